@@ -1,0 +1,111 @@
+"""`shipyard`: one small module per verb; each parses its arguments and makes one engine call.
+
+Start-up stays fast: verb modules import only the standard library at the top, and the engine
+(and with it mlflow, bentoml, great_expectations, dvc, pulumi) is imported inside `run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+from pipelines import __version__
+from pipelines.cli import (
+    apply,
+    build,
+    demo,
+    destroy,
+    init,
+    ledger,
+    plan,
+    rollback,
+    schema,
+    status,
+    validate,
+    version,
+)
+from pipelines.environment import apply_quiet_defaults
+from pipelines.errors import EXIT_INTERNAL
+from stacks.errors import StackError
+from validators.errors import ValidatorError
+
+VERBS: dict[str, ModuleType] = {
+    "init": init,
+    "validate": validate,
+    "plan": plan,
+    "build": build,
+    "apply": apply,
+    "rollback": rollback,
+    "status": status,
+    "ledger": ledger,
+    "destroy": destroy,
+    "schema": schema,
+    "demo": demo,
+    "version": version,
+}
+USER_ERRORS: tuple[type[Exception], ...] = (StackError, ValidatorError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shipyard",
+        description="Declarative GitOps for ML model deployment: specs in Git, plans on pull "
+        "requests, gated canary releases on merge.",
+    )
+    parser.add_argument("--version", action="version", version=f"shipyard {__version__}")
+    parser.add_argument(
+        "-C",
+        "--root",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
+        help="project folder holding specs/ and .shipyard/ (default: the current folder)",
+    )
+    verbs = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
+    for name, module in VERBS.items():
+        sub = verbs.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(sub)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    apply_quiet_defaults()
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        from pipelines.errors import ShipyardError
+
+        if isinstance(exc, (ShipyardError, *USER_ERRORS)):
+            print(f"error: {exc}", file=sys.stderr)
+            hint = getattr(exc, "hint", "")
+            if hint:
+                print(f"  hint: {hint}", file=sys.stderr)
+            return int(getattr(exc, "exit_code", 1))
+        return _internal_error(exc, args.root)
+
+
+def _internal_error(exc: Exception, root: Path) -> int:
+    """A bug: keep the traceback in a file and tell the user how to report it."""
+    log = root / ".shipyard" / "logs" / "last-error.txt"
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(traceback.format_exc(), encoding="utf-8")
+        where = f"the traceback is in {log}"
+    except OSError:
+        where = "run again with PYTHONDEVMODE=1 to see the traceback"
+    print(f"internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    print(
+        f"  this is a bug in Shipyard; {where}; please attach it with the output of "
+        "`shipyard version` to a bug report",
+        file=sys.stderr,
+    )
+    return EXIT_INTERNAL

@@ -1,0 +1,22 @@
+"""`shipyard demo`: run the demo on the embedded default and say what it did."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "run the demo on the embedded default: set up, gate, release, roll back, block"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--keep-serving",
+        action="store_true",
+        help="leave staging and production running at the end",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from pipelines.demo import run_demo
+    from pipelines.workspace import Workspace
+
+    return run_demo(Workspace.at(args.root), say=print, keep_serving=args.keep_serving)

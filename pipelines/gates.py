@@ -1,0 +1,264 @@
+"""Run a spec's offline gates: data (Great Expectations), model metrics, champion/challenger
+per environment, fairness and drift. Results are cached by (model version, data digests, gate
+config digest), so `apply` reuses what `plan` computed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipelines.workspace import Workspace
+from validators.datasets import DataError, LoadedData, read_dataset, require_columns
+from validators.gate import GateResult, stopwatch
+from validators.registry import LoadedModel, ModelVersion, Registry
+from validators.spec.model import ModelDeployment
+
+if TYPE_CHECKING:
+    import numpy as np
+
+CODE_VERSION = "gates/1"  # bump when a gate's computation changes, to drop cached results
+TRAINING_DATA_TAG = "shipyard.training_data"
+
+
+@dataclass(frozen=True)
+class GateRun:
+    """The offline gates of one spec: what was measured, on which model and data."""
+
+    spec: str
+    model: str
+    data: dict[str, str]
+    results: list[GateResult]
+    cached: bool = False
+    key: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed and not r.error for r in self.results)
+
+    @property
+    def failed(self) -> list[GateResult]:
+        return [r for r in self.results if not r.passed or r.error]
+
+
+@dataclass
+class _Inputs:
+    version: ModelVersion
+    evaluation: LoadedData
+    reference: LoadedData | None
+    champions: dict[str, ModelVersion] = field(default_factory=dict)
+
+
+def run_offline_gates(spec: ModelDeployment, ws: Workspace, use_cache: bool = True) -> GateRun:
+    registry = Registry(ws.mlflow_uri)
+    inputs = _inputs(spec, ws, registry)
+    key = _cache_key(spec, ws.root, inputs)
+    cache = ws.cache / "gates" / f"{key}.json"
+    data = {d.label: d.digest for d in (inputs.evaluation, inputs.reference) if d is not None}
+    if use_cache and cache.exists():
+        stored = json.loads(cache.read_text(encoding="utf-8"))
+        results = [GateResult.from_json(r) for r in stored["results"]]
+        return GateRun(spec.metadata.name, inputs.version.uri, data, results, True, key)
+    results = _evaluate(spec, ws.root, registry, inputs)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps({"results": [r.to_json() for r in results]}), encoding="utf-8")
+    return GateRun(spec.metadata.name, inputs.version.uri, data, results, False, key)
+
+
+def _inputs(spec: ModelDeployment, ws: Workspace, registry: Registry) -> _Inputs:
+    if spec.data is None:
+        raise DataError("data: the spec has no data section; offline gates need evaluation data")
+    version = registry.resolve(spec.model.uri)
+    ev = spec.data.evaluation
+    evaluation = read_dataset(ws.root, ev.path, ev.rev, "data.evaluation")
+    reference = _reference(spec, ws.root, version)
+    champions = {
+        env.name: found
+        for env in spec.environments
+        if (found := registry.alias(version.name, env.name)) and found.version != version.version
+    }
+    return _Inputs(version, evaluation, reference, champions)
+
+
+def _reference(spec: ModelDeployment, root: Path, version: ModelVersion) -> LoadedData | None:
+    """The spec's reference data, else the data the model version was trained on."""
+    assert spec.data is not None
+    if spec.data.reference is not None:
+        ref = spec.data.reference
+        return read_dataset(root, ref.path, ref.rev, "data.reference")
+    recorded = version.tags.get(TRAINING_DATA_TAG)
+    if not recorded:
+        return None
+    training = json.loads(recorded)
+    data = read_dataset(root, training["path"], training.get("rev"), "data.reference")
+    if training.get("sha256") and training["sha256"] != data.digest:
+        raise DataError(
+            f"data.reference: {training['path']} is not the data {version.uri} was trained on "
+            "(its content changed since)",
+            hint="set data.reference to the training data, pinned with `rev:`",
+        )
+    return data
+
+
+def _cache_key(spec: ModelDeployment, root: Path, inputs: _Inputs) -> str:
+    assert spec.data is not None
+    suite = (root / spec.data.expectations) if spec.data.expectations else None
+    material = {
+        "code": CODE_VERSION,
+        "model": [inputs.version.uri, inputs.version.run_id],
+        "champions": {k: [v.uri, v.run_id] for k, v in sorted(inputs.champions.items())},
+        "data": [inputs.evaluation.digest, inputs.reference.digest if inputs.reference else None],
+        "spec": {
+            "data": spec.data.model_dump(mode="json"),
+            "gates": spec.gates.model_dump(mode="json") if spec.gates else None,
+        },
+        "suite": hashlib.sha256(suite.read_bytes()).hexdigest()
+        if suite and suite.exists()
+        else None,
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _evaluate(
+    spec: ModelDeployment, root: Path, registry: Registry, inputs: _Inputs
+) -> list[GateResult]:
+    assert spec.data is not None
+    results: list[GateResult] = []
+    if spec.data.expectations:
+        results += _data_gate(root / spec.data.expectations, inputs)
+    gates = spec.gates
+    if gates is None or not (gates.model or gates.fairness or gates.drift):
+        return results
+    model = registry.load(inputs.version)
+    output = model.score(inputs.evaluation.frame, "data.evaluation")
+    if gates.model or gates.fairness:
+        label = _label(spec, inputs.evaluation)
+        results += _model_gates(spec, label, output, inputs, registry)
+    if gates.drift:
+        results.append(_drift(spec, model, inputs))
+    return results
+
+
+def _data_gate(suite_path: Path, inputs: _Inputs) -> list[GateResult]:
+    from validators.data import validate_frame
+    from validators.expectations import load_suite
+
+    suite = load_suite(suite_path)
+    results = []
+    for name, data in (("evaluation", inputs.evaluation), ("reference", inputs.reference)):
+        if data is not None:
+            with stopwatch() as t:
+                result = validate_frame(suite, data.frame, f"{name} ({data.label})")
+            results.append(result.timed(t[0]))
+    return results
+
+
+def _label(spec: ModelDeployment, evaluation: LoadedData) -> np.ndarray[Any, Any]:
+    import numpy as np
+
+    assert spec.data is not None
+    label = spec.data.label
+    if label is None:
+        raise DataError("data.label: model and fairness gates need the label column's name")
+    require_columns(evaluation, [label], "data.label", "the label the model is scored against")
+    return np.asarray(evaluation.frame[label], dtype=np.float64)
+
+
+def _model_gates(
+    spec: ModelDeployment,
+    y: np.ndarray[Any, Any],
+    output: np.ndarray[Any, Any],
+    inputs: _Inputs,
+    registry: Registry,
+) -> list[GateResult]:
+    from validators.fairness import fairness_results
+    from validators.model_gate import metric_results
+
+    assert spec.gates is not None
+    assert spec.data is not None
+    results: list[GateResult] = []
+    metric_gates = spec.gates.model or []
+    with stopwatch() as t:
+        measured = metric_results(y, output, metric_gates)
+    results += [r.timed(t[0] / max(len(measured), 1)) for r in measured]
+    if any(g.max_regression is not None for g in metric_gates):
+        results += _champions(spec, y, output, inputs, registry)
+    if spec.gates.fairness:
+        features = spec.data.sensitive_features or []
+        require_columns(inputs.evaluation, features, "data.sensitive_features", "fairness groups")
+        labels = (output >= 0.5).astype(int)
+        sensitive = inputs.evaluation.frame[features]
+        results += fairness_results(y, labels, sensitive, spec.gates.fairness)
+    return results
+
+
+def _champions(
+    spec: ModelDeployment,
+    y: np.ndarray[Any, Any],
+    output: np.ndarray[Any, Any],
+    inputs: _Inputs,
+    registry: Registry,
+) -> list[GateResult]:
+    from validators.champion import champion_results
+
+    assert spec.gates is not None
+    assert spec.gates.model is not None
+    results: list[GateResult] = []
+    scored: dict[str, np.ndarray[Any, Any]] = {}
+    for env in spec.environments:
+        champion = inputs.champions.get(env.name)
+        if champion is None:
+            results.append(_no_champion(env.name, inputs.version))
+            continue
+        if champion.version not in scored:
+            loaded: LoadedModel = registry.load(champion)
+            scored[champion.version] = loaded.score(inputs.evaluation.frame, "data.evaluation")
+        found = champion_results(
+            y,
+            scored[champion.version],
+            output,
+            spec.gates.model,
+            f"v{champion.version}",
+            f"v{inputs.version.version}",
+        )
+        results += [replace(r, name=f"{env.name}: {r.name}") for r in found]
+    return results
+
+
+def _no_champion(env: str, version: ModelVersion) -> GateResult:
+    return GateResult(
+        gate="champion",
+        name=f"{env}: no champion",
+        passed=True,
+        measured=None,
+        threshold=None,
+        note=f"no version of {version.name} serves {env} yet (MLflow alias @{env}); "
+        "max_regression applies once one does",
+    )
+
+
+def _drift(spec: ModelDeployment, model: LoadedModel, inputs: _Inputs) -> GateResult:
+    from validators.drift import drift_gate
+
+    assert spec.gates is not None
+    assert spec.gates.drift is not None
+    if inputs.reference is None:
+        return GateResult(
+            gate="drift",
+            name="drift",
+            passed=False,
+            measured=None,
+            threshold=spec.gates.drift.max,
+            error=f"data.reference: not set, and {inputs.version.uri} records no training data "
+            f"(tag {TRAINING_DATA_TAG}); set data.reference",
+        )
+    label = spec.data.label if spec.data else None
+    columns = [c for c in (model.input_columns or inputs.evaluation.frame.columns) if c != label]
+    with stopwatch() as t:
+        result = drift_gate(
+            inputs.reference.frame[columns], inputs.evaluation.frame[columns], spec.gates.drift
+        )
+    return result.timed(t[0])

@@ -1,0 +1,1 @@
+"""Renderers: the same results as terminal text, JSON, Markdown and HTML."""

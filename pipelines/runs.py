@@ -1,0 +1,83 @@
+"""Entry points of apply, rollback and status over the specs of a project."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from pipelines.apply import ApplyOptions, ApplyResult, Say, apply_spec, ledger_of
+from pipelines.errors import UsageError
+from pipelines.specs import SPECS_DIR
+from pipelines.workspace import Workspace
+from stacks.target import Slot
+from validators.errors import SpecError
+from validators.spec.loader import load_all
+
+
+def apply_paths(paths: list[Path], root: Path, options: ApplyOptions, say: Say) -> ApplyResult:
+    ws = Workspace.at(root)
+    reports = load_all(paths or [ws.root / SPECS_DIR], root=ws.root)
+    if not reports:
+        raise UsageError(f"no spec files under {', '.join(map(str, paths)) or SPECS_DIR}")
+    findings = [f for r in reports for f in r.findings]
+    if findings:
+        raise SpecError(findings)
+    outcomes = []
+    for report in reports:
+        assert report.spec is not None
+        outcomes.append(apply_spec(report.spec, Path(report.file), ws, options, say))
+    result = ApplyResult(outcomes)
+    say("")
+    for outcome in outcomes:
+        say(
+            f"{outcome.spec}: {outcome.outcome}"
+            + (f" — {outcome.detail}" if outcome.detail else "")
+        )
+        if outcome.outcome == "rolled back":
+            spec_file = next(
+                r.file for r in reports if r.spec and r.spec.metadata.name == outcome.spec
+            )
+            say(f"  fix the cause, then retry: shipyard apply {spec_file}")
+    return result
+
+
+def status_lines(root: Path) -> list[str]:
+    """Per spec and environment: version, weights, health, last run and since when."""
+    from pipelines.targets import target_for
+    from validators.serving import ready
+
+    ws = Workspace.at(root)
+    ledger = ledger_of(ws)
+    lines = [f"{'spec':<16} {'env':<12} {'version':<24} {'weights':<22} {'health':<8} last run"]
+    for report in load_all([ws.root / SPECS_DIR], root=ws.root):
+        if report.spec is None:
+            continue
+        for env in report.spec.environments:
+            state = target_for(report.spec, env.name, ws).state()
+            stable = state.slots.get(Slot.STABLE)
+            version = (
+                ", ".join(
+                    f"{s.value}={st.release.model.rsplit('/', 1)[-1]}"
+                    for s, st in state.slots.items()
+                )
+                or "not deployed"
+            )
+            weights = " ".join(f"{s.value}:{w}%" for s, w in state.weights.items()) or "-"
+            health = "-"
+            if stable is not None:
+                health = "ready" if ready(stable.url) else "down"
+            last = ledger.last(report.spec.metadata.name, env.name)
+            when = f"{last.kind} {_ago(last.ts)}" if last else "never"
+            lines.append(
+                f"{report.spec.metadata.name:<16} {env.name:<12} {version:<24} "
+                f"{weights:<22} {health:<8} {when}"
+            )
+    return lines
+
+
+def _ago(ts: float) -> str:
+    seconds = time.time() - ts
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit} ago"
+    return f"{seconds:.0f}s ago"

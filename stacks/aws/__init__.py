@@ -1,0 +1,1 @@
+"""The `aws` target: a SageMaker endpoint whose production variants are the slots."""

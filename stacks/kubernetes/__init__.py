@@ -1,0 +1,1 @@
+"""The `kubernetes` target: Deployments per slot behind ingress-nginx canary weights."""

@@ -1,0 +1,170 @@
+"""The `kubernetes` target: a Deployment per slot, traffic split by ingress-nginx canary weights.
+
+Every change is a `pulumi up` of the program with the new desired state (releases per slot
+and weights); the provider waits for Deployments to be ready, so `deploy` returns once the
+slot's pods pass their readiness probe. The desired state is a stack output: it travels with
+the Pulumi backend (file, S3, Pulumi Cloud), so any machine can drive the next step.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from stacks import automation
+from stacks.errors import StackError
+from stacks.kubernetes.config import (
+    SERVICE_PORT,
+    KubernetesTargetConfig,
+    PrometheusQueries,
+    prometheus_queries,
+)
+from stacks.local.config import Desired
+from stacks.target import (
+    PreviewSummary,
+    Release,
+    Slot,
+    SlotState,
+    TargetState,
+    register_target,
+    weights_total_100,
+)
+
+if TYPE_CHECKING:
+    from pulumi import automation as auto
+
+
+class KubernetesTarget:
+    name = "kubernetes"
+
+    def __init__(
+        self, config: KubernetesTargetConfig, settings: automation.EngineSettings | None = None
+    ) -> None:
+        self.config = config
+        self._settings = settings
+        self.log: list[str] = []
+
+    @property
+    def settings(self) -> automation.EngineSettings:
+        if self._settings is None:
+            self._settings = automation.EngineSettings.local(self.config.state_dir / "pulumi")
+        return self._settings
+
+    # --- reading ------------------------------------------------------------------------
+
+    def desired(self) -> Desired:
+        return _desired(self._outputs())
+
+    def state(self) -> TargetState:
+        outputs = self._outputs()
+        desired = _desired(outputs)
+        slots = {
+            Slot(slot): self._slot_state(Slot(slot), desired, int(desired.weights.get(slot, 0)))
+            for slot in desired.slots
+        }
+        return TargetState(endpoint=outputs.get("endpoint"), slots=slots)
+
+    def metrics_source(self, slot: Slot) -> PrometheusQueries:
+        """The Prometheus address and the PromQL canary analysis reads for `slot`."""
+        return prometheus_queries(self.config, slot.value)
+
+    def _slot_state(self, slot: Slot, desired: Desired, weight: int) -> SlotState:
+        release = desired.slots[slot.value]
+        service = f"{self.config.object_name(slot.value)}.{self.config.target_namespace}"
+        url = f"http://{service}.svc.cluster.local:{SERVICE_PORT}"
+        return SlotState(
+            slot, Release(release["bento"], release["model"]), url, f"{url}/metrics", weight
+        )
+
+    # --- changing -----------------------------------------------------------------------
+
+    def deploy(self, slot: Slot, release: Release) -> SlotState:
+        desired = self.desired()
+        desired.slots[slot.value] = {"bento": release.bento, "model": release.model}
+        if not any(desired.weights.get(s, 0) for s in desired.slots):
+            desired.weights = {slot.value: 100}
+        desired.weights.setdefault(slot.value, 0)
+        self._apply(desired)
+        return self._slot_state(slot, desired, desired.weights[slot.value])
+
+    def set_weights(self, weights: dict[Slot, int]) -> None:
+        weights_total_100(weights)
+        desired = self.desired()
+        missing = [s.value for s, w in weights.items() if w and s.value not in desired.slots]
+        if missing:
+            raise StackError(f"cannot send traffic to {', '.join(missing)}: no release runs there")
+        desired.weights = {s: int(weights.get(Slot(s), 0)) for s in desired.slots}
+        self._apply(desired)
+
+    def promote(self) -> SlotState:
+        canary = self.desired().slots.get(Slot.CANARY.value)
+        if canary is None:
+            raise StackError("nothing to promote: no release runs in the canary slot")
+        self.set_weights({Slot.CANARY: 100, Slot.STABLE: 0})
+        self.deploy(Slot.STABLE, Release(canary["bento"], canary["model"]))
+        self.set_weights({Slot.STABLE: 100, Slot.CANARY: 0})
+        self.teardown(Slot.CANARY)
+        return self.state().slots[Slot.STABLE]
+
+    def teardown(self, slot: Slot) -> None:
+        desired = self.desired()
+        if slot.value not in desired.slots:
+            return
+        if desired.weights.get(slot.value, 0):
+            raise StackError(
+                f"{slot.value} still has {desired.weights[slot.value]}% of traffic; "
+                "move it first (set_weights)"
+            )
+        del desired.slots[slot.value]
+        desired.weights.pop(slot.value, None)
+        self._apply(desired)
+
+    def preview(self, slot: Slot, release: Release) -> PreviewSummary:
+        desired = self.desired()
+        desired.slots[slot.value] = {"bento": release.bento, "model": release.model}
+        desired.weights.setdefault(slot.value, 0 if desired.weights else 100)
+        st = self._stack(desired)
+        with automation.engine_errors(self.config.project, self.config.stack):
+            result = st.preview()
+        steps = [
+            line.strip()
+            for line in result.stdout.splitlines()
+            if line.strip().startswith(("+", "~", "-"))
+        ]
+        return PreviewSummary(automation.change_counts(result.change_summary), steps)
+
+    def destroy(self) -> None:
+        st = self._stack(Desired())
+        self.log += automation.recover(st, self.settings)
+        with automation.engine_errors(self.config.project, self.config.stack):
+            st.destroy()
+            st.workspace.remove_stack(self.config.stack)
+
+    # --- engine -------------------------------------------------------------------------
+
+    def _stack(self, desired: Desired) -> auto.Stack:
+        from stacks.kubernetes.program import program
+
+        config = self.config
+        return automation.stack(
+            self.settings, config.project, config.stack, lambda: program(config, desired)
+        )
+
+    def _outputs(self) -> dict[str, Any]:
+        st = self._stack(Desired())
+        with automation.engine_errors(self.config.project, self.config.stack):
+            return {key: out.value for key, out in st.outputs().items()}
+
+    def _apply(self, desired: Desired) -> None:
+        st = self._stack(desired)
+        self.log += automation.recover(st, self.settings)
+        with automation.engine_errors(self.config.project, self.config.stack):
+            st.up()
+
+
+def _desired(outputs: dict[str, Any]) -> Desired:
+    """The desired state the last successful update ran with (a stack output)."""
+    data = outputs.get("desired") or {}
+    return Desired(slots=dict(data.get("slots", {})), weights=dict(data.get("weights", {})))
+
+
+register_target("kubernetes", KubernetesTarget)

@@ -1,0 +1,1 @@
+"""The on-prem `local` target: programs and dynamic providers that run on this host."""

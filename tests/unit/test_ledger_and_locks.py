@@ -1,0 +1,113 @@
+"""The ledger's hash chain catches edits; the environment lock makes a second apply wait."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from pipelines.apply import required_approvals
+from pipelines.ledger import Ledger
+from pipelines.locks import LockTimeoutError, environment_lock
+from validators.spec.model import Environment
+
+
+def test_ledger_chain_verifies_and_catches_an_edit(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.jsonl")
+    first = ledger.append("gates", "credit-risk", passed=True)
+    second = ledger.append("promoted", "credit-risk", "production", model="models:/credit-risk/1")
+    assert second.prev == first.hash
+    assert second.seq == 2
+    assert ledger.verify() == []
+    lines = ledger.path.read_text().splitlines()
+    edited = json.loads(lines[0])
+    edited["details"]["passed"] = False
+    ledger.path.write_text("\n".join([json.dumps(edited), lines[1]]) + "\n")
+    assert ledger.verify() == [
+        "line 1: content does not match its hash (edited)",
+    ]
+    ledger.path.write_text(lines[1] + "\n")
+    assert ledger.verify() == [
+        "line 1: does not follow the entry before it",
+        "line 1: sequence 2 after 0",
+    ]
+
+
+def test_ledger_last_entry_per_environment(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.jsonl")
+    ledger.append("promoted", "a", "staging")
+    ledger.append("rollback", "a", "production")
+    ledger.append("promoted", "a", "production")
+    last = ledger.last("a", "production", ("rollback",))
+    assert last is not None
+    assert last.seq == 2
+
+
+def test_second_holder_waits_then_gets_the_lock(tmp_path: Path) -> None:
+    said: list[str] = []
+    released = threading.Event()
+
+    def hold() -> None:
+        with environment_lock(tmp_path, "s", "production", 5, said.append):
+            released.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    time.sleep(0.2)
+    threading.Timer(1.0, released.set).start()
+    started = time.monotonic()
+    with environment_lock(tmp_path, "s", "production", 10, said.append):
+        waited = time.monotonic() - started
+    holder.join()
+    assert waited >= 0.5
+    assert said[0].startswith("waiting: another apply holds s in production (pid ")
+
+
+def test_lock_timeout_is_a_clear_error(tmp_path: Path) -> None:
+    with environment_lock(tmp_path, "s", "staging", 1, print):
+
+        def second() -> None:
+            with environment_lock(tmp_path, "s", "staging", 0.5, print):
+                pass
+
+        errors: list[BaseException] = []
+        thread = threading.Thread(target=lambda: _catch(second, errors))
+        thread.start()
+        thread.join()
+    assert isinstance(errors[0], LockTimeoutError)
+    assert str(errors[0]).startswith("another apply holds s in staging (pid ")
+
+
+def _catch(fn: object, into: list[BaseException]) -> None:
+    try:
+        fn()  # type: ignore[operator]
+    except LockTimeoutError as exc:
+        into.append(exc)
+
+
+def test_approvals_are_counted_against_the_rules() -> None:
+    env = Environment.model_validate(
+        {
+            "name": "production",
+            "target": "local",
+            "approvals": [
+                {"required": 1, "from": ["@risk-ml", "@compliance"]},
+                {"required": 1, "from": ["@compliance"], "gate": "fairness"},
+            ],
+        }
+    )
+    assert required_approvals(env, ("@risk-ml", "@Compliance")) == ""
+    assert required_approvals(env, ("@risk-ml",)) == (
+        "production needs 1 approval(s) for the fairness gate from @compliance; got 0"
+    )
+    assert required_approvals(env, ()).startswith("production needs 1 approval(s) from @risk-ml")
+
+
+def test_lock_error_is_raised_in_the_waiting_thread_only(tmp_path: Path) -> None:
+    with environment_lock(tmp_path, "t", "e", 1, print):
+        second = environment_lock(tmp_path, "t", "e", 0.2, print)
+        with pytest.raises(LockTimeoutError, match=r"gave up after 0\.2s"):
+            second.__enter__()

@@ -1,0 +1,235 @@
+"""Serving gates on a running service: smoke requests, a fixed-rate load test with `hey`
+(whose own capacity is measured too), and per-slot samples scraped from BentoML's /metrics."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import subprocess
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from validators.errors import ValidatorError
+from validators.gate import GateResult, compare, stopwatch
+
+HEY_HINT = "install the load client: apt-get install hey (make setup does)"
+
+
+class ServingError(ValidatorError):
+    """The service or the load client could not be measured at all."""
+
+
+def post(url: str, body: dict[str, Any], timeout: float = 10.0) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"content-type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(response.status), json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), exc.read().decode(errors="replace")[:300]
+    except OSError as exc:
+        return 0, str(exc)
+
+
+def ready(url: str, timeout: float = 2.0) -> bool:
+    """Whether `url/readyz` answers 200."""
+    try:
+        with urllib.request.urlopen(f"{url}/readyz", timeout=timeout) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def smoke(endpoint: str, api: str, rows: list[dict[str, Any]]) -> GateResult:
+    """Each row sent alone: a 2xx answer holding one finite number per row, never a 5xx."""
+    bad: list[dict[str, Any]] = []
+    with stopwatch() as t:
+        for index, row in enumerate(rows):
+            status, body = post(f"{endpoint}/{api}", {"rows": [row]})
+            ok = 200 <= status < 300 and isinstance(body, list) and len(body) == 1
+            ok = ok and isinstance(body[0], int | float) and math.isfinite(body[0])
+            if not ok:
+                bad.append({"row": index, "status": status, "answer": str(body)[:200]})
+    share = (len(rows) - len(bad)) / max(len(rows), 1)
+    return GateResult(
+        gate="serving",
+        name="smoke",
+        passed=not bad,
+        measured=share,
+        threshold=1.0,
+        comparison=">=",
+        evidence={"requests": len(rows), "failures": bad[:10]},
+        duration_s=t[0],
+        note=f"{len(rows) - len(bad)}/{len(rows)} answered with a prediction",
+    )
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What `hey` measured."""
+
+    requests: int
+    rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    statuses: dict[str, int]
+    errors: int
+
+    @property
+    def error_rate(self) -> float:
+        failed = self.errors + sum(n for s, n in self.statuses.items() if not s.startswith("2"))
+        total = self.errors + sum(self.statuses.values())
+        return failed / total if total else 1.0
+
+
+def hey(
+    url: str, body: dict[str, Any] | None, rps: float, duration_s: float, connections: int = 8
+) -> LoadReport:
+    """Fixed-rate load: `connections` workers, each at rps/connections requests per second
+    (rps 0: as fast as possible). A body makes it a JSON POST, else a GET."""
+    binary = shutil.which("hey")
+    if binary is None:
+        raise ServingError("the load client `hey` is not installed", hint=HEY_HINT)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(body, handle)
+    argv = [binary, "-z", f"{duration_s}s", "-c", str(connections), "-t", "10"]
+    if rps > 0:
+        argv += ["-q", f"{max(rps / connections, 0.1):.3f}"]
+    if body is not None:
+        argv += ["-m", "POST", "-T", "application/json", "-D", handle.name]
+    try:
+        out = subprocess.run([*argv, url], capture_output=True, text=True, timeout=duration_s + 60)
+    finally:
+        Path(handle.name).unlink(missing_ok=True)
+    return parse_hey(out.stdout)
+
+
+def parse_hey(text: str) -> LoadReport:
+    def seconds(pattern: str) -> float:
+        found = re.search(pattern, text)
+        return float(found.group(1)) if found else float("nan")
+
+    statuses = {m[0]: int(m[1]) for m in re.findall(r"\[(\d{3})\]\s+(\d+) responses", text)}
+    section = text.split("Error distribution:", 1)
+    errors = (
+        sum(int(n) for n in re.findall(r"^\s*\[(\d+)\]", section[1], re.MULTILINE))
+        if len(section) == 2
+        else 0
+    )
+    return LoadReport(
+        requests=sum(statuses.values()) + errors,
+        rps=seconds(r"Requests/sec:\s+([\d.]+)"),
+        p50_ms=1000 * seconds(r"50% in ([\d.]+) secs"),
+        p95_ms=1000 * seconds(r"95% in ([\d.]+) secs"),
+        p99_ms=1000 * seconds(r"99% in ([\d.]+) secs"),
+        statuses=statuses,
+        errors=errors,
+    )
+
+
+def load_results(
+    report: LoadReport,
+    capacity: LoadReport | None,
+    rps: float,
+    p95_max_ms: float | None,
+    error_rate_max: float | None,
+) -> list[GateResult]:
+    """The load test as gate results: p95 latency and error rate against the spec."""
+    evidence = {
+        "requests": report.requests,
+        "achieved_rps": report.rps,
+        "target_rps": rps,
+        "p50_ms": report.p50_ms,
+        "p95_ms": report.p95_ms,
+        "p99_ms": report.p99_ms,
+        "statuses": report.statuses,
+        "client_errors": report.errors,
+        "client_capacity_rps": capacity.rps if capacity else None,
+    }
+    note = f"{report.requests} requests at {report.rps:.0f}/s (target {rps:g}/s)"
+    if capacity:
+        note += f"; the client alone reaches {capacity.rps:.0f}/s"
+    results = []
+    for name, measured, limit in (
+        ("latency p95 ms", report.p95_ms, p95_max_ms),
+        ("error rate", report.error_rate, error_rate_max),
+    ):
+        if limit is None:
+            continue
+        results.append(
+            GateResult(
+                gate="serving",
+                name=name,
+                passed=compare(measured, "<=", limit),
+                measured=measured,
+                threshold=limit,
+                comparison="<=",
+                evidence=evidence,
+                note=note,
+            )
+        )
+    return results
+
+
+# --- per-slot samples from /metrics ------------------------------------------------------------
+
+_SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][\w:]*)\{(?P<labels>[^}]*)\}\s+(?P<value>\S+)$")
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+@dataclass(frozen=True)
+class SlotSample:
+    """Cumulative counters of one server's API endpoint: requests, 5xx, latency histogram."""
+
+    requests: float = 0.0
+    errors: float = 0.0
+    buckets: tuple[tuple[float, float], ...] = field(default_factory=tuple)  # (le, cumulative)
+
+    def since(self, earlier: SlotSample) -> SlotSample:
+        """The counts between `earlier` and this sample (a restart resets to this sample)."""
+        if self.requests < earlier.requests:
+            return self
+        before = dict(earlier.buckets)
+        return SlotSample(
+            self.requests - earlier.requests,
+            self.errors - earlier.errors,
+            tuple((le, n - before.get(le, 0.0)) for le, n in self.buckets),
+        )
+
+
+def parse_metrics(text: str, endpoint: str) -> SlotSample:
+    """BentoML's `bentoml_service_request_duration_seconds` histogram for `endpoint`."""
+    requests = errors = 0.0
+    buckets: dict[float, float] = {}
+    for line in text.splitlines():
+        match = _SAMPLE.match(line.strip())
+        if not match or not match["name"].startswith("bentoml_service_request_duration_seconds"):
+            continue
+        labels = dict(_LABEL.findall(match["labels"]))
+        if labels.get("endpoint") != endpoint:
+            continue
+        value = float(match["value"])
+        if match["name"].endswith("_count"):
+            requests += value
+            if labels.get("http_response_code", "").startswith("5"):
+                errors += value
+        elif match["name"].endswith("_bucket"):
+            le = float(labels["le"])
+            buckets[le] = buckets.get(le, 0.0) + value
+    return SlotSample(requests, errors, tuple(sorted(buckets.items())))
+
+
+def scrape(metrics_url: str, endpoint: str, timeout: float = 5.0) -> SlotSample:
+    try:
+        with urllib.request.urlopen(metrics_url, timeout=timeout) as response:
+            return parse_metrics(response.read().decode(), endpoint)
+    except OSError as exc:
+        raise ServingError(f"cannot read metrics at {metrics_url}: {exc}") from None

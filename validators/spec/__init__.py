@@ -1,0 +1,1 @@
+"""The ModelDeployment spec: JSON Schema, loader and typed objects."""
