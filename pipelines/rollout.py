@@ -2,7 +2,7 @@
 Rollouts' `assessMetricStatus` — Successful, Failed, Inconclusive or Error.
 
 Sound on small samples: nothing is judged before the canary has `min_requests` requests;
-the error rate fails only when a one-sided binomial test says it exceeds the allowed rate;
+the error rate fails only when a one-sided binomial test says it exceeds the spec's limit;
 latency fails only when the canary's p95 is over the limit *and* a Mann-Whitney test says
 the canary is slower than stable (when stable has enough requests to compare); the output
 distribution fails only on a significant Kolmogorov-Smirnov shift.
@@ -97,10 +97,14 @@ def assess(policy: Policy, m: Measurement) -> Assessment:
     values: dict[str, float] = {
         "canary_requests": canary.requests,
         "canary_error_rate": canary.errors / canary.requests,
+        "stable_requests": m.stable.requests,
     }
+    if m.stable.requests:
+        values["stable_error_rate"] = m.stable.errors / m.stable.requests
     reasons: list[str] = []
-    stable_rate = m.stable.errors / m.stable.requests if m.stable.requests else 0.0
-    allowed = max(policy.error_rate_max, stable_rate)
+    # The limit is absolute, as an Argo AnalysisTemplate's successCondition: errors the
+    # stable slot also has (a shared dependency down) do not excuse the canary.
+    allowed = policy.error_rate_max
     p_errors = stats.binomtest(
         int(canary.errors), int(canary.requests), allowed, alternative="greater"
     ).pvalue

@@ -48,6 +48,12 @@ class LocalTargetConfig:
     def slot_port(self, slot: str) -> int:
         return self.listen_port + SLOT_OFFSET[slot]
 
+    def slot_home(self, slot: str) -> Path:
+        """The slot's own BENTOML_HOME (its Bento and model stores link to the shared ones):
+        `bentoml serve` wipes `$BENTOML_HOME/prometheus_multiproc_dir` when it starts, so
+        servers sharing a home would erase each other's /metrics counters."""
+        return self.base_dir / "bentoml-home" / slot
+
     @property
     def prediction_log_dir(self) -> Path:
         return self.base_dir / "predictions"

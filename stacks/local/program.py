@@ -27,7 +27,7 @@ def program(config: LocalTargetConfig, desired: Desired) -> None:
     servers = []
     for slot, release in sorted(desired.slots.items()):
         env = {
-            "BENTOML_HOME": str(config.bentoml_home),
+            "BENTOML_HOME": str(config.slot_home(slot)),
             "BENTOML_DO_NOT_TRACK": "true",
             "SHIPYARD_SLOT": slot,
             "SHIPYARD_PREDICTION_LOG_DIR": str(config.prediction_log_dir / slot),
@@ -38,6 +38,7 @@ def program(config: LocalTargetConfig, desired: Desired) -> None:
                 config_dir=config_dir,
                 bentoml=bentoml,
                 bento=release["bento"],
+                store=str(config.bentoml_home),
                 port=config.slot_port(slot),
                 env=env,
                 ready_timeout=config.ready_timeout,

@@ -40,6 +40,7 @@ from tests.integration.local_fixtures import (
     stack_names,
     upstream_counts,
 )
+from validators.serving import scrape
 
 pytestmark = pytest.mark.integration
 pytest_plugins = ["tests.integration.local_fixtures"]
@@ -110,9 +111,18 @@ def test_canary_takes_its_weight_and_the_stack_holds_every_resource(
 
     target.set_weights({Slot.STABLE: 80, Slot.CANARY: 20})
     assert target.state().weights == {Slot.STABLE: 80, Slot.CANARY: 20}
+    slots = target.state().slots
+    before = {slot: scrape(slots[slot].metrics_url, f"/{releases.api}") for slot in slots}
     # smooth weighted round-robin in nginx's single worker: exactly 160/40, give or take
     # requests an earlier probe made
     assert_split(env, releases, stable=160, canary=40)
+    # each slot's /metrics counts its own requests only (the canary analysis compares them)
+    served = {
+        slot: scrape(slots[slot].metrics_url, f"/{releases.api}").since(before[slot]).requests
+        for slot in slots
+    }
+    assert abs(served[Slot.STABLE] - 160) <= 5, served
+    assert abs(served[Slot.CANARY] - 40) <= 5, served
 
     assert env.stack_name == f"organization/shipyard-credit-risk/{env.name}"
     assert env.stack_name in stack_names(env)

@@ -58,9 +58,10 @@ def test_five_percent_errors_fail_with_the_measurement_named() -> None:
     assert verdict.reasons[0].startswith("canary error rate 5.00% is above 1.00% (binomial p=")
 
 
-def test_errors_stable_also_has_raise_the_bar() -> None:
+def test_errors_stable_also_has_do_not_excuse_the_canary() -> None:
     verdict = assess(POLICY, Measurement(sample(1000, errors=60), sample(200, errors=12)))
-    assert verdict.phase == Phase.SUCCESSFUL
+    assert verdict.phase == Phase.FAILED
+    assert verdict.values["stable_error_rate"] == pytest.approx(0.06)
 
 
 def test_a_slower_canary_fails_on_latency() -> None:

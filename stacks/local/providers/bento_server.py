@@ -23,8 +23,9 @@ from pulumi.dynamic import (
 
 from stacks.local import supervisor as sv
 
-INPUTS = ("name", "config_dir", "bentoml", "bento", "port", "env", "ready_timeout")
-RESTART_ON = ("bento", "port", "env", "bentoml")
+INPUTS = ("name", "config_dir", "bentoml", "bento", "store", "port", "env", "ready_timeout")
+RESTART_ON = ("bento", "store", "port", "env", "bentoml")
+SHARED_STORES = ("bentos", "models")
 
 
 def ready(port: int, timeout: float = 2.0) -> bool:
@@ -53,8 +54,22 @@ def _ours(props: dict[str, Any]) -> bool:
         return False
 
 
+def link_stores(home: Path, store: Path) -> None:
+    """Make `home` a BENTOML_HOME of its own whose Bento and model stores are `store`'s."""
+    home.mkdir(parents=True, exist_ok=True)
+    for name in SHARED_STORES:
+        link, shared = home / name, store / name
+        shared.mkdir(parents=True, exist_ok=True)
+        if link.is_symlink() and link.resolve() == shared.resolve():
+            continue
+        link.unlink(missing_ok=True)
+        link.symlink_to(shared, target_is_directory=True)
+
+
 def _start(props: dict[str, Any]) -> dict[str, Any]:
     port = int(props["port"])
+    if props.get("store"):
+        link_stores(Path(props["env"]["BENTOML_HOME"]), Path(props["store"]))
     command = f"{props['bentoml']} serve {props['bento']} --host 127.0.0.1 --port {port}"
     text = sv.program_config(props["name"], command, dict(props["env"]), props["config_dir"])
     _program_file(props).write_text(text, encoding="utf-8")
@@ -127,7 +142,9 @@ class BentoServerProvider(ResourceProvider):
 
 
 class BentoServer(Resource, module="shipyard", name="BentoServer"):
-    """`bentoml serve BENTO` on 127.0.0.1:PORT under supervisord (restarted if it dies)."""
+    """`bentoml serve BENTO` on 127.0.0.1:PORT under supervisord (restarted if it dies).
+    With `store` (a shared BENTOML_HOME), `env["BENTOML_HOME"]` is made a home of the
+    server's own that links to the store's Bentos and models."""
 
     url: pulumi.Output[str]
     pid: pulumi.Output[int]
@@ -139,6 +156,7 @@ class BentoServer(Resource, module="shipyard", name="BentoServer"):
         config_dir: pulumi.Input[str],
         bentoml: str,
         bento: str,
+        store: str | None = None,
         port: int,
         env: dict[str, str],
         ready_timeout: float = 180,
@@ -149,6 +167,7 @@ class BentoServer(Resource, module="shipyard", name="BentoServer"):
             "config_dir": config_dir,
             "bentoml": bentoml,
             "bento": bento,
+            "store": store,
             "port": port,
             "env": env,
             "ready_timeout": ready_timeout,
