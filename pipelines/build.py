@@ -54,12 +54,24 @@ def bentoml_env(ws: Workspace) -> dict[str, str]:
     }
 
 
-def build_bento(
-    spec: ModelDeployment, spec_file: Path, ws: Workspace, say: Callable[[str], None]
-) -> BuildResult:
-    os.environ.update(bentoml_env(ws))
-    import bentoml
+@dataclass(frozen=True)
+class _Planned:
+    tag: str
+    version: str
+    model: ModelVersion
+    model_dir: Path
+    columns: list[dict[str, Any]]
+    config: dict[str, Any]
+    labels: dict[str, str]
 
+
+def planned_tag(spec: ModelDeployment, spec_file: Path, ws: Workspace) -> str:
+    """The tag `build_bento` gives this spec's Bento (a digest of model, spec and service),
+    without building it: plans preview the release under its real name."""
+    return _plan(spec, spec_file, ws).tag
+
+
+def _plan(spec: ModelDeployment, spec_file: Path, ws: Workspace) -> _Planned:
     registry = Registry(ws.mlflow_uri)
     model = registry.resolve(spec.model.uri)
     model_dir = Path(registry.download_location(model).removeprefix("file://"))
@@ -76,6 +88,18 @@ def build_bento(
         }
     )[:20]
     tag = f"{spec.metadata.name}:{version}"
+    return _Planned(tag, version, model, model_dir, columns, config, labels)
+
+
+def build_bento(
+    spec: ModelDeployment, spec_file: Path, ws: Workspace, say: Callable[[str], None]
+) -> BuildResult:
+    os.environ.update(bentoml_env(ws))
+    import bentoml
+
+    planned = _plan(spec, spec_file, ws)
+    tag, version, model, model_dir = planned.tag, planned.version, planned.model, planned.model_dir
+    columns, config, labels = planned.columns, planned.config, planned.labels
     try:
         existing = bentoml.bentos.get(tag)
         say(f"build:  {tag} exists (same model, spec and service): reused")

@@ -9,6 +9,7 @@ Engine failures become typed `StackError`s.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -19,11 +20,13 @@ from typing import TYPE_CHECKING, TypeVar
 
 from stacks.engine import PulumiInstall, find_pulumi
 from stacks.errors import StackLockedError, StackOperationError
+from stacks.target import PreviewSummary
 
 if TYPE_CHECKING:
     from pulumi import automation as auto
 
 OpName = TypeVar("OpName", bound=str)
+_SUMMARY_LINE = re.compile(r"^[+~-]\s*\d+ to ")  # "+ 4 to create": the summary, not a step
 
 # Quiet and offline: the engine never checks for updates or fetches plugins here.
 ENGINE_ENV = {
@@ -131,6 +134,18 @@ def _engine_message(exc: Exception) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     errors = [line.removeprefix("error:").strip() for line in lines if line.startswith("error:")]
     return "; ".join(dict.fromkeys(errors or lines[-1:]))
+
+
+def preview(st: auto.Stack, project: str, stack_name: str) -> PreviewSummary:
+    """`pulumi preview` of `st`: counts per operation and one line per resource step."""
+    with engine_errors(project, stack_name):
+        result = st.preview()
+    steps = dict.fromkeys(
+        line.strip()
+        for line in result.stdout.splitlines()
+        if line.strip().startswith(("+", "~", "-")) and not _SUMMARY_LINE.match(line.strip())
+    )
+    return PreviewSummary(change_counts(result.change_summary), list(steps))
 
 
 def change_counts(changes: Mapping[OpName, int] | None) -> dict[str, int]:

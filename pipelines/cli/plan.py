@@ -1,4 +1,5 @@
-"""`shipyard plan [SPEC...]`: run the specs' offline gates and report them."""
+"""`shipyard plan [SPEC...]`: run the specs' offline gates and report them.
+`shipyard plan --base REV [--head REV]`: the plan of a change (a pull request)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also write a self-contained HTML report with plots",
     )
     parser.add_argument(
+        "--base",
+        metavar="REV",
+        help="plan the change from this Git revision (the pull request's base): only the "
+        "specs it touches are evaluated",
+    )
+    parser.add_argument(
+        "--head",
+        metavar="REV",
+        help="with --base: the revision to plan (default: the working tree)",
+    )
+    parser.add_argument(
+        "--no-preview",
+        action="store_true",
+        help="with --base: skip the `pulumi preview` of each changing environment",
+    )
+    parser.add_argument(
         "--no-cache",
         action="store_true",
         help="recompute every gate instead of reusing cached results",
@@ -31,10 +48,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.base is not None or args.head is not None:
+        return _run_change(args)
     from pipelines.plan import plan_specs
     from pipelines.report.plan import write_plan
     from pipelines.workspace import Workspace
 
     result = plan_specs(args.paths, Workspace.at(args.root), use_cache=not args.no_cache)
     print(write_plan(result.runs, args.format, args.html))
+    return result.exit_code
+
+
+def _run_change(args: argparse.Namespace) -> int:
+    from pipelines.changes import plan_change
+    from pipelines.errors import UsageError
+    from pipelines.report.changes import write_change_plan
+    from pipelines.workspace import Workspace
+
+    if args.base is None:
+        raise UsageError("--head needs --base (the revision the change starts from)")
+    if args.paths:
+        raise UsageError("give either SPEC paths or --base, not both")
+    result = plan_change(
+        Workspace.at(args.root),
+        args.base,
+        args.head,
+        preview=not args.no_preview,
+        use_cache=not args.no_cache,
+    )
+    print(write_change_plan(result, args.format, args.html))
     return result.exit_code

@@ -50,8 +50,20 @@ class Status:
     detail: str = ""
 
 
-def render_markdown(runs: list[GateRun], report_url: str | None = None) -> str:
-    lines = [MARKER, verdict_line(runs), "", *_summary_table(runs)]
+def render_markdown(
+    runs: list[GateRun],
+    report_url: str | None = None,
+    *,
+    verdict: str | None = None,
+    changes: list[str] | None = None,
+) -> str:
+    """The comment; a change plan passes its own `verdict` and the `changes` it renders
+    (what changes, per environment) to go between the verdict and the gates."""
+    lines = [MARKER, verdict or verdict_line(runs), ""]
+    if changes:
+        lines += [*changes, "", "#### Offline gates", ""] if runs else changes
+    if runs or not changes:
+        lines += _summary_table(runs)
     if report_url:
         lines += ["", f"📊 [Full report with plots]({_url(report_url)})"]
     text = "\n".join(lines) + "\n"

@@ -23,13 +23,13 @@ def write_plan(runs: Sequence[GateRun], fmt: str, html: Path | None) -> str:
 
         return render_markdown(list(runs), report_url=str(html) if html else None)
     if fmt == "json":
-        return json.dumps([_run_json(run) for run in runs], indent=2)
+        return json.dumps([run_json(run) for run in runs], indent=2)
     from pipelines.report.terminal import render_runs
 
     return render_runs(runs)
 
 
-def _run_json(run: GateRun) -> dict[str, object]:
+def run_json(run: GateRun) -> dict[str, object]:
     return {
         "spec": run.spec,
         "model": run.model,

@@ -123,14 +123,7 @@ class KubernetesTarget:
         desired.slots[slot.value] = {"bento": release.bento, "model": release.model}
         desired.weights.setdefault(slot.value, 0 if desired.weights else 100)
         st = self._stack(desired)
-        with automation.engine_errors(self.config.project, self.config.stack):
-            result = st.preview()
-        steps = [
-            line.strip()
-            for line in result.stdout.splitlines()
-            if line.strip().startswith(("+", "~", "-"))
-        ]
-        return PreviewSummary(automation.change_counts(result.change_summary), steps)
+        return automation.preview(st, self.config.project, self.config.stack)
 
     def destroy(self) -> None:
         st = self._stack(Desired())

@@ -33,3 +33,15 @@ def parse_quantity(text: str) -> float:
     if not match:
         raise ValueError(f"not a quantity: {text!r} (expected e.g. 500m, 2, 512Mi, 1Gi)")
     return float(match.group(1)) * _QUANTITY_FACTOR[match.group(2)]
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest duration string for `seconds`: 90 -> `1m30s`, 0.5 -> `500ms`."""
+    if seconds < 1:
+        return f"{round(seconds * 1000)}ms"
+    whole, parts = round(seconds), []
+    for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
+        if whole >= size:
+            parts.append(f"{whole // size}{unit}")
+            whole %= size
+    return "".join(parts)
