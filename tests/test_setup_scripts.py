@@ -33,7 +33,9 @@ def test_launchers_run_python_modules_from_the_chosen_interpreter(
         text=True,
         check=True,
     )
-    assert dynamic.stdout.split() == ["-u", "-m", "pulumi.dynamic", "127.0.0.1:1234"]
+    assert dynamic.stdout.split()[:2] == ["-u", "-c"]
+    assert 'runpy.run_module("pulumi.dynamic", run_name="__main__"' in dynamic.stdout
+    assert dynamic.stdout.split()[-1] == "127.0.0.1:1234"
     policy = subprocess.run(
         [str(launchers / "pulumi-analyzer-policy-python"), "127.0.0.1:1", "/packs/p"],
         env=env,
