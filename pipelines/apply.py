@@ -10,7 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines.approval_sources import ApprovalCheck
+from pipelines.approvals import Approval, spec_digest
 from pipelines.errors import EXIT_FAILED
+from pipelines.gitrevs import resolve
 from pipelines.ledger import Ledger
 from pipelines.workspace import Workspace
 from stacks.target import Release, Slot, Target
@@ -21,9 +24,12 @@ Say = Callable[[str], None]
 
 @dataclass
 class ApplyOptions:
-    approved_by: tuple[str, ...] = ()
+    approved_by: tuple[str, ...] = ()  # an operator's word (demos, break-glass), recorded so
     lock_timeout: float = 900.0
     traffic_rps: float = 0.0  # synthetic traffic during canaries (demo, tests)
+    approvals: str = "local"  # where approvals come from: local (`shipyard approve`), github
+    head: str | None = None  # the commit being applied (GitHub approvals); default: HEAD
+    only_env: str | None = None  # apply to this environment only (CI: one job per environment)
 
 
 @dataclass
@@ -97,13 +103,15 @@ def apply_spec(
     release = Release(built.tag, gates.model, built.labels)
     from pipelines.environments import reconcile_environment
 
-    for env in spec.environments:
+    envs = [e for e in spec.environments if options.only_env in (None, e.name)]
+    check = approval_check(spec, spec_file, ws, options, envs)
+    for env in envs:
         started = time.monotonic()
-        result = reconcile_environment(spec, env, release, built.columns, ws, options, say)
+        result = reconcile_environment(spec, env, release, built.columns, ws, options, check, say)
         outcome.stages[env.name] = time.monotonic() - started
         outcome.envs.append(result)
         if result.outcome not in ("promoted", "unchanged"):
-            later = [e.name for e in spec.environments][len(outcome.envs) :]
+            later = [e.name for e in envs][len(outcome.envs) :]
             untouched = f"; {', '.join(later)} untouched" if later else ""
             outcome.outcome, outcome.detail = result.outcome, result.detail + untouched
             break
@@ -118,16 +126,25 @@ def target_release(target: Target) -> Release | None:
     return stable.release if stable else None
 
 
-def required_approvals(env: Environment, approved_by: tuple[str, ...]) -> str:
-    """Empty when the environment's approval rules are met, else what is missing."""
-    given = {who.lower() for who in approved_by}
-    for rule in env.approvals or ():
-        allowed = {who.lower() for who in rule.from_}
-        count = len(given & allowed)
-        if count < rule.required:
-            scope = f" for the {rule.gate} gate" if rule.gate else ""
-            return (
-                f"{env.name} needs {rule.required} approval(s){scope} from "
-                f"{', '.join(rule.from_)}; got {count}"
-            )
-    return ""
+def approval_check(
+    spec: ModelDeployment,
+    spec_file: Path,
+    ws: Workspace,
+    options: ApplyOptions,
+    envs: list[Environment],
+) -> ApprovalCheck:
+    """The approvals of this exact spec file from the chosen source (GitHub is asked only
+    when an environment to apply needs approvals)."""
+    from pipelines.approval_sources import GitHub, github_approvals, local_approvals
+
+    digest = spec_digest(spec_file.read_bytes())
+    given = [Approval(who, digest, "--approved-by") for who in options.approved_by]
+    if not any(env.approvals for env in envs):
+        return ApprovalCheck(digest, given)
+    if options.approvals == "github":
+        github = GitHub.from_env()
+        sha = resolve(ws.root, options.head or "HEAD")
+        path = spec_file.resolve().relative_to(ws.root).as_posix()
+        found, author = github_approvals(github, sha, path)
+        return ApprovalCheck(digest, found + given, author, "github", github=github)
+    return ApprovalCheck(digest, local_approvals(ws, spec.metadata.name) + given)

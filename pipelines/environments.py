@@ -6,7 +6,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipelines.apply import ApplyOptions, EnvOutcome, Say, ledger_of, required_approvals
+from pipelines.apply import ApplyOptions, EnvOutcome, Say, ledger_of
+from pipelines.approval_sources import ApprovalCheck
+from pipelines.approvals import handle
 from pipelines.locks import environment_lock
 from pipelines.workspace import Workspace
 from stacks.target import Release, Slot, Target
@@ -21,6 +23,7 @@ def reconcile_environment(
     columns: list[dict[str, Any]],
     ws: Workspace,
     options: ApplyOptions,
+    check: ApprovalCheck,
     say: Say,
 ) -> EnvOutcome:
     from pipelines.targets import target_for
@@ -37,18 +40,25 @@ def reconcile_environment(
             _set_alias(ws, release, env.name)
             say(f"{name}/{env.name}: already serves {release.model} — unchanged")
             return EnvOutcome(env.name, "unchanged", release.model)
-        missing = required_approvals(env, options.approved_by)
+        missing, verdicts = check.missing(env)
         if missing:
-            ledger_of(ws).append("blocked", name, env.name, model=release.model, reason=missing)
+            ledger_of(ws).append(
+                "blocked", name, env.name, model=release.model, reason=missing, digest=check.digest
+            )
             say(f"{name}/{env.name}: waiting for approval — {missing}")
             return EnvOutcome(env.name, "blocked", release.model, missing)
-        if options.approved_by and env.approvals:
+        if verdicts:
+            counted = list(dict.fromkeys(who for v in verdicts for who in v.counted))
             ledger_of(ws).append(
                 "approval",
                 name,
                 env.name,
                 model=release.model,
-                approved_by=list(options.approved_by),
+                approved_by=counted,
+                digest=check.digest,
+                author=check.author,
+                sources=sorted({a.source for a in check.approvals if handle(a.who) in counted}),
+                not_counted=[i for v in verdicts for i in v.ignored],
             )
         rows = _rows(spec, ws.root, columns)
         rollout = (

@@ -14,11 +14,33 @@ from validators.errors import SpecError
 from validators.spec.loader import load_all
 
 
+def changed_paths(root: Path, base: str, head: str | None, say: Say) -> list[Path]:
+    """The spec files a change adds or edits (removed specs are `shipyard destroy`'s)."""
+    from pipelines.gitrevs import spec_changes
+
+    changes = spec_changes(root, base, head)
+    for change in changes:
+        if change.after is None:
+            say(f"{change.path}: removed from the repository; its environments keep running")
+            say(f"  to remove them: shipyard destroy {change.path} --env ENV (at {base})")
+    return [root / c.path for c in changes if c.after is not None]
+
+
 def apply_paths(paths: list[Path], root: Path, options: ApplyOptions, say: Say) -> ApplyResult:
     ws = Workspace.at(root)
     reports = load_all(paths or [ws.root / SPECS_DIR], root=ws.root)
     if not reports:
         raise UsageError(f"no spec files under {', '.join(map(str, paths)) or SPECS_DIR}")
+    if options.only_env is not None:
+        unknown = [
+            r.file
+            for r in reports
+            if r.spec and options.only_env not in [e.name for e in r.spec.environments]
+        ]
+        if unknown:
+            raise UsageError(
+                f"--env {options.only_env}: {', '.join(unknown)} has no such environment"
+            )
     findings = [f for r in reports for f in r.findings]
     if findings:
         raise SpecError(findings)

@@ -16,10 +16,12 @@ from types import ModuleType
 from pipelines import __version__
 from pipelines.cli import (
     apply,
+    approve,
     build,
     codeowners,
     demo,
     destroy,
+    explain,
     init,
     ledger,
     plan,
@@ -40,9 +42,12 @@ VERBS: dict[str, ModuleType] = {
     "plan": plan,
     "build": build,
     "apply": apply,
+    "approve": approve,
     "rollback": rollback,
     "status": status,
     "ledger": ledger,
+    "audit": ledger,  # the same audit trail, under the name reviewers look for
+    "explain": explain,
     "codeowners": codeowners,
     "destroy": destroy,
     "schema": schema,

@@ -25,6 +25,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a reviewer who approved the change (repeat; CI passes the PR's)",
     )
     parser.add_argument(
+        "--approvals",
+        choices=["local", "github"],
+        default="local",
+        help="where approvals come from: records of `shipyard approve` (local), or the "
+        "reviews of the pull request that brought --head (github; needs GITHUB_TOKEN and "
+        "GITHUB_REPOSITORY)",
+    )
+    parser.add_argument(
+        "--base",
+        metavar="REV",
+        help="apply only the specs changed since this Git revision (CI: the previous commit)",
+    )
+    parser.add_argument(
+        "--head",
+        metavar="REV",
+        help="with --base: the revision being applied, checked out (default: HEAD)",
+    )
+    parser.add_argument(
+        "--env",
+        metavar="NAME",
+        help="apply to this environment only (CI runs one job per GitHub Environment)",
+    )
+    parser.add_argument(
         "--lock-timeout",
         type=float,
         default=900,
@@ -43,7 +66,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pipelines.apply import ApplyOptions
-    from pipelines.runs import apply_paths
+    from pipelines.errors import UsageError
+    from pipelines.runs import apply_paths, changed_paths
 
-    options = ApplyOptions(tuple(args.approved_by), args.lock_timeout, args.traffic)
-    return apply_paths(args.paths, args.root, options, say=print).exit_code
+    options = ApplyOptions(
+        tuple(args.approved_by),
+        args.lock_timeout,
+        args.traffic,
+        approvals=args.approvals,
+        head=args.head,
+        only_env=args.env,
+    )
+    paths = args.paths
+    if args.base is not None:
+        if paths:
+            raise UsageError("give either SPEC paths or --base, not both")
+        paths = changed_paths(args.root.resolve(), args.base, args.head or "HEAD", print)
+        _require_checked_out(args.root.resolve(), args.head)
+        if not paths:
+            print(f"no spec added or changed since {args.base}: nothing to apply")
+            return 0
+    elif args.head is not None and args.approvals != "github":
+        raise UsageError("--head needs --base (or --approvals github)")
+    return apply_paths(paths, args.root, options, say=print).exit_code
+
+
+def _require_checked_out(root: Path, head: str | None) -> None:
+    """Apply deploys the files in the working tree: they must be `head`'s."""
+    from pipelines.errors import UsageError
+    from pipelines.gitrevs import resolve
+
+    if head is not None and resolve(root, head) != resolve(root, "HEAD"):
+        raise UsageError(
+            f"--head {head} is not the commit checked out; apply deploys the working tree",
+            hint=f"git checkout {head} first (CI checks out the pushed commit)",
+        )

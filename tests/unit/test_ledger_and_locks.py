@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.apply import required_approvals
 from pipelines.ledger import Ledger
 from pipelines.locks import LockTimeoutError, environment_lock
-from validators.spec.model import Environment
 
 
 def test_ledger_chain_verifies_and_catches_an_edit(tmp_path: Path) -> None:
@@ -86,24 +84,6 @@ def _catch(fn: object, into: list[BaseException]) -> None:
         fn()  # type: ignore[operator]
     except LockTimeoutError as exc:
         into.append(exc)
-
-
-def test_approvals_are_counted_against_the_rules() -> None:
-    env = Environment.model_validate(
-        {
-            "name": "production",
-            "target": "local",
-            "approvals": [
-                {"required": 1, "from": ["@risk-ml", "@compliance"]},
-                {"required": 1, "from": ["@compliance"], "gate": "fairness"},
-            ],
-        }
-    )
-    assert required_approvals(env, ("@risk-ml", "@Compliance")) == ""
-    assert required_approvals(env, ("@risk-ml",)) == (
-        "production needs 1 approval(s) for the fairness gate from @compliance; got 0"
-    )
-    assert required_approvals(env, ()).startswith("production needs 1 approval(s) from @risk-ml")
 
 
 def test_lock_error_is_raised_in_the_waiting_thread_only(tmp_path: Path) -> None:

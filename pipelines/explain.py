@@ -1,0 +1,113 @@
+"""`shipyard explain SPEC --env ENV`: the story of each release of an environment, read from
+the ledger — which commit and spec digest, which model (run, training data), which data
+revision, which Bento, which gate results, who approved, when, and how it ended.
+
+`releases(entries, spec, env)` is pure (tested on literal entries); the CLI adds the model's
+training data from the MLflow registry and prints.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipelines.ledger import LedgerEntry
+
+
+@dataclass
+class Release:
+    model: str
+    bento: str
+    promoted_at: float
+    strategy: str
+    build: dict[str, Any] = field(default_factory=dict)  # the Bento's labels
+    gates: dict[str, Any] = field(default_factory=dict)
+    approval: dict[str, Any] = field(default_factory=dict)
+    ended: str = ""  # "" while it runs; else "replaced by ..." or "rolled back ..."
+    seq: int = 0
+
+
+def releases(entries: list[LedgerEntry], spec: str, env: str) -> list[Release]:
+    """Every promotion of `spec` in `env`, oldest first, with what led to it."""
+    mine = [e for e in entries if e.spec == spec]
+    out: list[Release] = []
+    for index, entry in enumerate(mine):
+        if entry.env == env and entry.kind == "promoted":
+            model, bento = entry.details.get("model", ""), entry.details.get("bento", "")
+            before = mine[:index]
+            release = Release(
+                model,
+                bento,
+                entry.ts,
+                str(entry.details.get("strategy", "")),
+                build=_last(before, "build", None, bento=bento).get("labels", {}),
+                gates=_last(before, "gates", None, model=model),
+                approval=_last(before, "approval", env, model=model),
+                seq=entry.seq,
+            )
+            if out and not out[-1].ended:
+                out[-1].ended = f"replaced by {model} at {_when(entry.ts)}"
+            out.append(release)
+        elif (
+            entry.env == env
+            and entry.kind == "rollback"
+            and entry.details.get("requested")
+            and out
+            and not out[-1].ended
+        ):
+            to = entry.details.get("model")
+            out[-1].ended = f"rolled back by request at {_when(entry.ts)} to {to}"
+    return out
+
+
+def _last(entries: list[LedgerEntry], kind: str, env: str | None, **match: str) -> dict[str, Any]:
+    for entry in reversed(entries):
+        if (
+            entry.kind == kind
+            and (env is None or entry.env == env)
+            and all(entry.details.get(k) == v for k, v in match.items())
+        ):
+            return {**entry.details, "at": entry.ts}
+    return {}
+
+
+def _when(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
+
+
+def render(spec: str, env: str, stories: list[Release], training: dict[str, str]) -> str:
+    if not stories:
+        return f"{spec}/{env}: no release recorded in the ledger"
+    lines = []
+    for number, release in enumerate(reversed(stories)):
+        labels, gates, approval = release.build, release.gates, release.approval
+        state = "RUNNING NOW" if number == 0 and not release.ended else release.ended
+        lines += [
+            f"{spec}/{env}: {release.model} — {state or 'ended'}",
+            f"  promoted   {_when(release.promoted_at)} ({release.strategy or 'direct'}; "
+            f"ledger #{release.seq})",
+            f"  commit     {labels.get('git-sha', 'unknown')}; spec digest (model, data, "
+            f"service) {labels.get('shipyard.spec-digest', 'unknown')}",
+            f"  model      {release.model}, MLflow run {labels.get('shipyard.model-run', '?')}; "
+            f"trained on {training.get(release.model, 'unknown')}",
+            f"  data       {labels.get('shipyard.data-rev', 'unknown')}",
+            f"  bento      {release.bento}",
+            "  gates      "
+            + (
+                f"{'passed' if gates.get('passed') else 'FAILED'}"
+                f"{' (cached)' if gates.get('cached') else ''} at {_when(gates['at'])}"
+                if gates
+                else "not recorded"
+            ),
+            "  approved   "
+            + (
+                f"by {', '.join(approval.get('approved_by') or []) or 'nobody'} "
+                f"({', '.join(approval.get('sources') or []) or 'operator'}) of spec "
+                f"{str(approval.get('digest') or '?')[:12]} at {_when(approval['at'])}"
+                if approval
+                else "no approval required"
+            ),
+            "",
+        ]
+    return "\n".join(lines).rstrip()

@@ -1,0 +1,139 @@
+"""`--approvals github` against a local fake of the GitHub REST API serving the documented
+response shapes: the merged PR of a commit, its reviews, the spec's blob at each reviewed
+commit and team memberships."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from pipelines.approval_sources import ApprovalCheck, GitHub, github_approvals
+from pipelines.errors import ShipyardError
+from validators.spec.model import Environment
+
+REPO = "acme/models"
+MERGE, REVIEWED, EARLIER = "m" * 40, "r" * 40, "e" * 40
+BLOB_NOW, BLOB_OLD = "1" * 40, "2" * 40
+SPEC = "specs/credit-risk.yaml"
+
+
+def review(id_: int, login: str, state: str, commit: str, at: str) -> dict[str, Any]:
+    return {
+        "id": id_,
+        "user": {"login": login},
+        "state": state,
+        "commit_id": commit,
+        "submitted_at": at,
+    }
+
+
+ROUTES: dict[str, Any] = {
+    f"/repos/{REPO}/commits/{MERGE}/pulls": [
+        {"number": 7, "merge_commit_sha": MERGE, "user": {"login": "author"}}
+    ],
+    f"/repos/{REPO}/pulls/7/reviews": [
+        review(1, "risk-ml", "APPROVED", EARLIER, "2026-11-20T10:00:00Z"),  # before an edit
+        review(2, "compliance", "APPROVED", REVIEWED, "2026-11-20T11:00:00Z"),
+        review(3, "author", "APPROVED", REVIEWED, "2026-11-20T11:05:00Z"),
+        review(4, "dana", "APPROVED", REVIEWED, "2026-11-20T11:10:00Z"),
+        review(5, "dana", "COMMENTED", REVIEWED, "2026-11-20T11:20:00Z"),  # keeps the approval
+        review(6, "eve", "APPROVED", REVIEWED, "2026-11-20T11:30:00Z"),
+        review(7, "eve", "CHANGES_REQUESTED", REVIEWED, "2026-11-20T11:40:00Z"),
+    ],
+    f"/repos/{REPO}/contents/{SPEC}?ref={REVIEWED}": {"type": "file", "sha": BLOB_NOW},
+    f"/repos/{REPO}/contents/{SPEC}?ref={EARLIER}": {"type": "file", "sha": BLOB_OLD},
+    "/orgs/acme/teams/risk/memberships/dana": {"state": "active", "role": "member"},
+}
+
+
+class FakeGitHub(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        key = url.path + (f"?{url.query}" if "contents" in url.path else "")
+        body: Any
+        if self.headers.get("Authorization") != "Bearer t0ken":
+            status, body = 401, {"message": "Bad credentials"}
+        elif "page=2" in url.query:
+            status, body = 200, []
+        elif key in ROUTES:
+            status, body = 200, ROUTES[key]
+        elif url.path.endswith("/pulls"):  # a commit no pull request contains
+            status, body = 200, []
+        else:
+            status, body = 404, {"message": "Not Found"}
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGitHub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def production(*approvers: str) -> Environment:
+    return Environment.model_validate(
+        {
+            "name": "production",
+            "target": "local",
+            "approvals": [{"required": 2, "from": list(approvers)}],
+        }
+    )
+
+
+def test_reviews_are_bound_to_the_reviewed_spec_and_exclude_the_author(api: str) -> None:
+    github = GitHub(REPO, "t0ken", api)
+    approvals, author = github_approvals(github, MERGE, SPEC)
+
+    assert author == "@author"
+    assert {(a.who, a.digest) for a in approvals} == {
+        ("@risk-ml", BLOB_OLD),
+        ("@compliance", BLOB_NOW),
+        ("@author", BLOB_NOW),
+        ("@dana", BLOB_NOW),
+    }  # eve's latest decisive review requests changes
+    check = ApprovalCheck(BLOB_NOW, approvals, author, "github", github=github)
+
+    missing, (verdict,) = check.missing(production("@risk-ml", "@compliance", "@author"))
+    assert verdict.counted == ("@compliance",)
+    assert "@risk-ml: stale" in missing
+    assert "@author: the change's author" in missing
+
+    missing, (verdict,) = check.missing(production("@compliance", "@acme/risk"))
+    assert missing == ""
+    assert verdict.counted == ("@compliance", "@dana")  # dana through team acme/risk
+
+
+def test_a_bad_token_is_a_clear_error(api: str) -> None:
+    with pytest.raises(ShipyardError, match=r"answered 401: .*Bad credentials") as caught:
+        github_approvals(GitHub(REPO, "wrong", api), MERGE, SPEC)
+    assert "GITHUB_TOKEN" in caught.value.hint
+
+
+def test_a_commit_without_a_pull_request_is_refused(api: str) -> None:
+    with pytest.raises(ShipyardError, match="did not come from a pull request"):
+        github_approvals(GitHub(REPO, "t0ken", api), "x" * 40, SPEC)
+
+
+def test_missing_settings_say_what_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.setenv("GITHUB_REPOSITORY", REPO)
+    with pytest.raises(ShipyardError, match="needs GITHUB_TOKEN and GITHUB_REPOSITORY"):
+        GitHub.from_env()
