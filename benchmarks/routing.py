@@ -754,7 +754,7 @@ def main() -> int:
         spec=spec.metadata.name,
         environment=free_environment(spec.metadata.name),
         state_dir=tmp / "state",
-        bentoml_home=ws.state / "bentoml",
+        bentoml_home=ws.bentoml_home,
         max_body=with_defaults(spec).service.max_request_bytes,
     )
     target = target_factory("local")(config)

@@ -48,7 +48,7 @@ class BuildResult:
 def bentoml_env(ws: Workspace) -> dict[str, str]:
     """Variables every BentoML call gets: the project's store, no tracking, uv on PATH."""
     return {
-        "BENTOML_HOME": str(ws.state / "bentoml"),
+        "BENTOML_HOME": str(ws.bentoml_home),
         "BENTOML_DO_NOT_TRACK": "true",
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }

@@ -34,7 +34,7 @@ def target_for(spec: ModelDeployment, env_name: str, ws: Workspace) -> Target:
             spec=spec.metadata.name,
             environment=env.name,
             state_dir=ws.state,
-            bentoml_home=ws.state / "bentoml",
+            bentoml_home=ws.bentoml_home,
             listen=env.local.port if env.local else None,
             max_body=with_defaults(spec).service.max_request_bytes,
         )

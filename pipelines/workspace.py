@@ -34,6 +34,14 @@ class Workspace:
         return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{self.state / 'mlflow.db'}"
 
     @property
+    def bentoml_home(self) -> Path:
+        """`BENTOML_HOME` when set, else the Bento and model store under `.shipyard/`. Once a
+        build has set it in a process, BentoML keeps using that store there: every later
+        build and target of the process must use the same one."""
+        home = os.environ.get("BENTOML_HOME")
+        return Path(home) if home else self.state / "bentoml"
+
+    @property
     def mlflow_artifacts(self) -> Path:
         return self.state / "mlartifacts"
 

@@ -168,7 +168,7 @@ def _unused_environment(ws: Workspace, prefix: str) -> str:
     may run on this host at the same time)."""
     for _ in range(50):
         name = f"{prefix}-{uuid.uuid4().hex[:8]}"
-        config = LocalTargetConfig(SPEC, name, ws.state, ws.state / "bentoml")
+        config = LocalTargetConfig(SPEC, name, ws.state, ws.bentoml_home)
         if not listening(_ports(config)):
             return name
     raise AssertionError("no environment name with free ports found")

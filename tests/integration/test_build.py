@@ -187,7 +187,7 @@ def test_without_locking_requirements_hold_the_unpinned_input_list(
     assert listed == requirement_lines(result.path / "env/python/requirements.in")
     assert "--index-url" not in requirements.read_text(encoding="utf-8")
     model_requirements = requirement_lines(
-        next((ws.state / "bentoml" / "models" / "credit-risk-offline-model").glob("v1-*"))
+        next((ws.bentoml_home / "models" / "credit-risk-offline-model").glob("v1-*"))
         / "mlflow_model"
         / "requirements.txt"
     )
