@@ -10,7 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.approval_sources import ApprovalCheck
+from pipelines.approval_sources import (
+    ApprovalCheck,
+    GitHub,
+    github_approvals,
+    local_approvals,
+)
 from pipelines.approvals import Approval, spec_digest
 from pipelines.errors import EXIT_FAILED
 from pipelines.gitrevs import resolve
@@ -135,7 +140,6 @@ def approval_check(
 ) -> ApprovalCheck:
     """The approvals of this exact spec file from the chosen source (GitHub is asked only
     when an environment to apply needs approvals)."""
-    from pipelines.approval_sources import GitHub, github_approvals, local_approvals
 
     digest = spec_digest(spec_file.read_bytes())
     given = [Approval(who, digest, "--approved-by") for who in options.approved_by]

@@ -106,7 +106,7 @@ def _spec_details(result: ChangePlan, spec: SpecPlan) -> list[str]:
         if isinstance(preview, PreviewSummary):
             counts = ", ".join(f"{n} to {op}" for op, n in sorted(preview.changes.items()))
             lines += [f"- `pulumi preview`: {counts or 'no changes'}", "", "```diff"]
-            lines += [step for step in preview.steps[:30]] + ["```"]
+            lines += [*preview.steps[:30], "```"]
         elif isinstance(preview, str):
             lines.append(f"- `pulumi preview`: {cell(preview)}")
         lines.append("")
