@@ -60,6 +60,10 @@ http {{
     server {{
         listen 127.0.0.1:{listen} reuseport;
         client_max_body_size {max_body};
+        # Bodies and answers stay in memory: a worker runs as `nobody` and may not be able to
+        # enter the state folder to spill them to the temp paths (a 500 for a large batch).
+        client_body_buffer_size {max_body};
+        proxy_max_temp_file_size 0;
         location = {CONFIG_PATH} {{
             default_type text/plain;
             return 200 "{tag}";
@@ -101,8 +105,41 @@ def write(prefix: str, text: str, nginx: str) -> None:
     os.replace(candidate, conf)
 
 
-def reload(prefix: str, nginx: str) -> None:
-    """Graceful reload: new workers take new connections, old ones finish theirs."""
+def workers(prefix: str) -> list[int]:
+    """PIDs of the workers of the nginx whose pid file is under `prefix` that still accept
+    connections (a worker told to quit retitles itself "is shutting down", then closes its
+    listening sockets)."""
+    try:
+        master = int((Path(prefix) / "nginx.pid").read_text().strip())
+    except (OSError, ValueError):
+        return []
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _parent(entry) == master and _accepting(entry):
+            found.append(int(entry.name))
+    return found
+
+
+def _parent(entry: Path) -> int | None:
+    try:
+        return int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _accepting(entry: Path) -> bool:
+    try:
+        title = (entry / "cmdline").read_bytes()
+        state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return b"worker process" in title and b"shutting down" not in title and state != "Z"
+
+
+def reload(prefix: str, nginx: str) -> list[int]:
+    """Graceful reload: new workers take new connections, old ones finish theirs. Returns the
+    old workers, for `wait_for` to see them stop accepting."""
+    old = workers(prefix)
     subprocess.run(
         [
             nginx,
@@ -118,6 +155,7 @@ def reload(prefix: str, nginx: str) -> None:
         check=True,
         capture_output=True,
     )
+    return old
 
 
 def serving(listen: int, timeout: float = 1.0) -> str | None:
@@ -131,10 +169,15 @@ def serving(listen: int, timeout: float = 1.0) -> str | None:
         return None
 
 
-def wait_for(listen: int, tag: str, timeout: float = 30) -> float:
-    """Seconds until nginx on `listen` serves the config `tag`."""
+def wait_for(
+    listen: int, tag: str, timeout: float = 30, retiring: list[int] | None = None
+) -> float:
+    """Seconds until nginx on `listen` serves the config `tag` and none of the `retiring`
+    workers (the old ones of a reload) accepts connections any more: from then on every new
+    connection gets the new config."""
     started = time.monotonic()
-    while serving(listen) != tag:
+    old = [Path(f"/proc/{pid}") for pid in retiring or []]
+    while serving(listen) != tag or any(_accepting(entry) for entry in old):
         if time.monotonic() - started > timeout:
             raise RuntimeError(f"nginx on port {listen} did not take config {tag} in {timeout}s")
         time.sleep(0.01)

@@ -94,10 +94,11 @@ class LocalTarget:
         nginx_bin = str(find_nginx().path)
         text = nginx.render(prefix, self.config.listen_port, upstreams, self.config.max_body)
         nginx.write(prefix, text, nginx_bin)
-        nginx.reload(prefix, nginx_bin)
+        retiring = nginx.reload(prefix, nginx_bin)
         nginx.wait_for(
             self.config.listen_port,
             nginx.digest(self.config.listen_port, upstreams, self.config.max_body),
+            retiring=retiring,
         )
         desired.save(self.desired_path)
 

@@ -18,12 +18,15 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from stacks.local import nginx
 from stacks.target import Slot
 from tests.integration.conftest import REPO
 from tests.integration.local_fixtures import (
+    JSON,
+    PROBE_TIMEOUT,
     Demo,
     LocalEnv,
     Releases,
@@ -109,8 +112,14 @@ def test_canary_takes_its_weight_and_the_stack_holds_every_resource(
     assert (canary.release, canary.weight) == (releases.b, 0)
     assert predict(env.url(Slot.STABLE), releases) != predict(env.url(Slot.CANARY), releases)
 
+    prefix = str(env.config.base_dir / "nginx")
+    old_workers = nginx.workers(prefix)
+    assert old_workers
     target.set_weights({Slot.STABLE: 80, Slot.CANARY: 20})
     assert target.state().weights == {Slot.STABLE: 80, Slot.CANARY: 20}
+    # the change is in effect when set_weights returns: no worker of the old config accepts
+    assert not set(nginx.workers(prefix)) & set(old_workers)
+    assert nginx.workers(prefix)
     slots = target.state().slots
     before = {slot: scrape(slots[slot].metrics_url, f"/{releases.api}") for slot in slots}
     # smooth weighted round-robin in nginx's single worker: exactly 160/40, give or take
@@ -137,6 +146,19 @@ def test_canary_takes_its_weight_and_the_stack_holds_every_resource(
         env.config.slot_port("stable"),
         env.config.slot_port("canary"),
     }
+
+
+def test_a_large_batch_passes_through_nginx(env: LocalEnv, releases: Releases) -> None:
+    """A body larger than nginx's default in-memory buffer (16 KiB) reaches the server: the
+    workers run as `nobody` and cannot spill it under a state folder only root can enter."""
+    rows = [releases.row] * 60  # the Bento takes at most max_batch_size (64) rows
+    body = json.dumps({"rows": rows}, indent=12)
+    assert len(body) > 32 * 1024
+    response = httpx.post(
+        f"{env.endpoint}/{releases.api}", content=body, headers=JSON, timeout=PROBE_TIMEOUT
+    )
+    assert response.status_code == 200, response.text
+    assert len(response.json()) == len(rows)
 
 
 def test_refresh_reports_a_hand_edited_weight_and_up_restores_it(

@@ -42,13 +42,14 @@ def _apply(props: dict[str, Any], running: bool) -> dict[str, Any]:
         f"-c {props['prefix']}/nginx.conf -g 'daemon off;'"
     )
     text = sv.program_config(PROGRAM, command, {}, props["prefix"], stopwait=30)
+    retiring: list[int] = []
     if running and program.exists() and program.read_text() == text:
-        nginx.reload(props["prefix"], props["nginx"])
+        retiring = nginx.reload(props["prefix"], props["nginx"])
     else:
         program.write_text(text, encoding="utf-8")
         sv.apply_programs(props["config_dir"])
     tag = nginx.digest(listen, ups, body)
-    nginx.wait_for(listen, tag)
+    nginx.wait_for(listen, tag, retiring=retiring)
     return {
         **{k: props.get(k) for k in INPUTS},
         "upstreams": ups,
