@@ -274,6 +274,25 @@ def feature_drift(
     )
 
 
+def binned_drift(profile: FeatureProfile, current_counts: NDArray[Any]) -> FeatureDrift:
+    """Drift from bucket counts alone (`profile.counts` of current data, added up chunk by
+    chunk): PSI and JS as `feature_drift` computes them; the statistics that need the raw
+    values (KS, Wasserstein, chi-square) are left None."""
+    ref_counts = profile.reference
+    cur_counts = np.asarray(current_counts, dtype=np.int64)
+    return FeatureDrift(
+        feature=profile.name,
+        kind=profile.kind,
+        psi=psi(ref_counts, cur_counts),
+        js=js_distance(ref_counts, cur_counts),
+        missing_reference=float(ref_counts[-1] / ref_counts.sum()),
+        missing_current=float(cur_counts[-1] / cur_counts.sum()),
+        buckets=tuple(profile.labels()),
+        reference_counts=profile.reference_counts,
+        current_counts=tuple(int(c) for c in cur_counts),
+    )
+
+
 STATISTIC = {
     "psi": "population stability index over reference-quantile buckets (missing as a bucket)",
     "ks": "two-sample Kolmogorov-Smirnov statistic (numeric features only)",
@@ -311,6 +330,16 @@ def _drift_gate(reference: pd.DataFrame, current: pd.DataFrame, gate: DriftGate)
         return GateResult("drift", name, False, None, gate.max, "<=", error=problem)
     profile = Profile.from_frame(reference, features)
     drifts = [feature_drift(reference[f], current[f], profile.features[f]) for f in features]
+    return drift_verdict(drifts, gate, {"reference": len(reference), "current": len(current)})
+
+
+def drift_verdict(
+    drifts: list[FeatureDrift], gate: DriftGate, rows: dict[str, int], family: str = "drift"
+) -> GateResult:
+    """The gate result of per-feature drifts: the largest score by `gate.method` against
+    `gate.max`, the top features named. Shared by the offline gate and `shipyard monitor`."""
+    features = [d.feature for d in drifts]
+    name = f"max {gate.method} over {len(features)} features"
     scored = sorted(
         ((s, d) for d in drifts if (s := d.score(gate.method)) is not None),
         key=lambda pair: -pair[0],
@@ -318,7 +347,7 @@ def _drift_gate(reference: pd.DataFrame, current: pd.DataFrame, gate: DriftGate)
     unscored = [d.feature for d in drifts if d.score(gate.method) is None]
     if not scored:
         error = f"{gate.method} scores numeric features only; none of {', '.join(features)} is"
-        return GateResult("drift", name, False, None, gate.max, "<=", error=error)
+        return GateResult(family, name, False, None, gate.max, "<=", error=error)
     over = [(s, d) for s, d in scored if not compare(s, "<=", gate.max)]
     top = (over or scored)[:TOP]
     measured = scored[0][0]
@@ -330,11 +359,11 @@ def _drift_gate(reference: pd.DataFrame, current: pd.DataFrame, gate: DriftGate)
         "method": gate.method,
         "statistic": STATISTIC[gate.method],
         "threshold": gate.max,
-        "rows": {"reference": len(reference), "current": len(current)},
+        "rows": rows,
         "features": [{**d.to_json(), "score": s} for s, d in scored]
         + [{**d.to_json(), "score": None} for d in drifts if d.feature in unscored],
         "top": [{"feature": d.feature, "score": s} for s, d in top],
         "unscored": unscored,
     }
     passed = compare(measured, "<=", gate.max)
-    return GateResult("drift", name, passed, measured, gate.max, "<=", evidence, note=note)
+    return GateResult(family, name, passed, measured, gate.max, "<=", evidence, note=note)

@@ -24,6 +24,7 @@ from pipelines.cli import (
     explain,
     init,
     ledger,
+    monitor,
     plan,
     rollback,
     schema,
@@ -44,6 +45,7 @@ VERBS: dict[str, ModuleType] = {
     "apply": apply,
     "approve": approve,
     "rollback": rollback,
+    "monitor": monitor,
     "status": status,
     "ledger": ledger,
     "audit": ledger,  # the same audit trail, under the name reviewers look for

@@ -1,0 +1,228 @@
+"""`shipyard monitor`: watch what runs in an environment and act as the spec says.
+
+Per spec with a `monitoring` section and a release running in the environment: stream the
+window's prediction logs against the baseline (input drift, output shift, live accuracy when
+a feedback file is given), difference `/metrics` snapshots for p95 latency and error rate,
+then take the configured action on a breach and record it in the ledger.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from pipelines.errors import EXIT_FAILED, UsageError
+from pipelines.monitor import checks
+from pipelines.monitor.actions import Taken, decide, drifting, folder, take
+from pipelines.monitor.baseline import Baseline, load_baseline
+from pipelines.monitor.feedback import Feedback, load_feedback
+from pipelines.monitor.logs import ReadStats
+from pipelines.monitor.metrics import Point, Snapshot, load_snapshots, save_snapshot, window_sample
+from pipelines.monitor.scan import Scan, drift_results, scan
+from pipelines.monitor.stream import OUTPUT, Window
+from pipelines.specs import SPECS_DIR
+from pipelines.targets import environment, target_for
+from pipelines.workspace import Workspace
+from stacks.target import Slot, TargetState
+from validators.errors import SpecError
+from validators.gate import GateResult
+from validators.serving import ServingError, scrape
+from validators.spec import model as m
+from validators.spec.durations import parse_duration
+from validators.spec.loader import load_all
+from validators.spec.model import ModelDeployment
+from validators.spec.resolved import default, with_defaults
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class MonitorRun:
+    """One environment of one spec watched over one window."""
+
+    spec: str
+    env: str
+    model: str = ""
+    start: float = 0.0
+    end: float = 0.0
+    method: str = ""
+    rows: int = 0
+    results: list[GateResult] = field(default_factory=list)
+    edges: list[float] = field(default_factory=list)  # time bins of the series
+    rows_series: list[int] = field(default_factory=list)
+    drift_series: dict[str, list[float | None]] = field(default_factory=dict)
+    slo_series: list[Point] = field(default_factory=list)
+    read: ReadStats = field(default_factory=ReadStats)
+    actions: list[Taken] = field(default_factory=list)
+    skipped: str = ""
+    seconds: float = 0.0
+
+    @property
+    def breached(self) -> list[GateResult]:
+        return checks.breaches(self.results)
+
+    @property
+    def errors(self) -> list[GateResult]:
+        return [r for r in self.results if r.error]
+
+    @property
+    def drifting(self) -> list[dict[str, object]]:
+        return [f for r in self.results if r.gate == "drift" for f in drifting(r)]
+
+
+@dataclass(frozen=True)
+class MonitorResult:
+    runs: list[MonitorRun]
+
+    @property
+    def exit_code(self) -> int:
+        bad = any(run.breached or run.errors for run in self.runs)
+        return EXIT_FAILED if bad else 0
+
+
+@dataclass(frozen=True)
+class Options:
+    env: str = "production"
+    window: str | None = None  # overrides monitoring.window
+    feedback: Path | None = None
+    act: bool = True
+    now: float | None = None
+
+
+def monitor(paths: list[Path], ws: Workspace, options: Options, say: Say) -> MonitorResult:
+    reports = load_all(paths or [ws.root / SPECS_DIR], root=ws.root)
+    if not reports:
+        raise UsageError(f"no spec files under {', '.join(map(str, paths)) or SPECS_DIR}")
+    findings = [f for r in reports for f in r.findings]
+    if findings:
+        raise SpecError(findings)
+    runs = []
+    for report in reports:
+        assert report.spec is not None
+        runs.append(monitor_spec(report.spec, Path(report.file), ws, options, say))
+    return MonitorResult(runs)
+
+
+def window_seconds(spec: ModelDeployment, override: str | None) -> float:
+    text = override or (spec.monitoring.window if spec.monitoring else None)
+    text = text or str(default(m.Monitoring, "window"))
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise UsageError(f"--window: {exc}") from None
+
+
+def monitor_spec(
+    spec: ModelDeployment, spec_file: Path, ws: Workspace, options: Options, say: Say
+) -> MonitorRun:
+    started = time.perf_counter()
+    name = spec.metadata.name
+    run = MonitorRun(name, options.env)
+    if spec.monitoring is None or not (spec.monitoring.drift or spec.monitoring.slo):
+        return replace(run, skipped="no monitoring section in the spec")
+    if options.env not in [e.name for e in spec.environments]:
+        return replace(run, skipped=f"no environment {options.env!r}")
+    environment(spec, options.env)
+    state = target_for(spec, options.env, ws).state()
+    if Slot.STABLE not in state.slots:
+        return replace(run, skipped=f"nothing runs in {options.env}")
+    end = options.now or time.time()
+    span = window_seconds(spec, options.window)
+    run = replace(run, model=state.slots[Slot.STABLE].release.model, start=end - span, end=end)
+    run = _observe(spec, state, ws, options, run)
+    wanted = decide(run.breached, spec.monitoring)
+    if wanted and options.act:
+        run = replace(run, actions=take(run, wanted, spec_file, ws, say))
+    return replace(run, seconds=time.perf_counter() - started)
+
+
+def _observe(
+    spec: ModelDeployment, state: TargetState, ws: Workspace, options: Options, run: MonitorRun
+) -> MonitorRun:
+    assert spec.monitoring is not None
+    results: list[GateResult] = []
+    if spec.monitoring.drift or options.feedback:
+        run, found = _logs(spec, state, ws, options, run)
+        results += found
+    if spec.monitoring.slo:
+        run, found = _slo(spec, state, ws, run)
+        results += found
+    return replace(run, results=results)
+
+
+def drift_method(spec: ModelDeployment) -> str:
+    monitor = spec.monitoring.drift if spec.monitoring else None
+    if monitor and monitor.method:
+        return monitor.method
+    return spec.gates.drift.method if spec.gates and spec.gates.drift else "psi"
+
+
+def _logs(
+    spec: ModelDeployment, state: TargetState, ws: Workspace, options: Options, run: MonitorRun
+) -> tuple[MonitorRun, list[GateResult]]:
+    dirs = [Path(s.prediction_log) for s in state.slots.values() if s.prediction_log]
+    if not dirs:
+        why = "this target exposes no prediction logs to read"
+        return run, [GateResult("drift", "input drift", False, None, None, error=why)]
+    baseline = load_baseline(spec, run.model, ws)
+    feedback = _feedback(spec, baseline, options.feedback)
+    method = drift_method(spec)
+    window = Window(run.start, run.end)
+    found = scan(dirs, baseline, window, method, feedback)
+    results: list[GateResult] = []
+    if spec.monitoring and spec.monitoring.drift:
+        results += drift_results(found, baseline, method, spec.monitoring.drift.max)
+    if feedback is not None:
+        labels, outputs = feedback.pairs()
+        gates = spec.gates.model if spec.gates and spec.gates.model else []
+        results += checks.accuracy_results(labels, outputs, gates, baseline.offline)
+    return _with_scan(run, found, baseline, method, window), results
+
+
+def _with_scan(
+    run: MonitorRun, found: Scan, baseline: Baseline, method: str, window: Window
+) -> MonitorRun:
+    counts = {name: found.acc.counts[name] for name in baseline.profile.features}
+    series = checks.drift_series(baseline.profile, counts, method)
+    series[OUTPUT] = checks.drift_series(
+        type(baseline.profile)({OUTPUT: baseline.output}),
+        {OUTPUT: found.acc.counts[OUTPUT]},
+        method,
+    )[OUTPUT]
+    return replace(
+        run,
+        method=method,
+        rows=found.predictions,
+        edges=window.edges(),
+        rows_series=[int(n) * found.read.every for n in found.acc.rows],
+        drift_series=series,
+        read=found.read,
+    )
+
+
+def _feedback(spec: ModelDeployment, baseline: Baseline, path: Path | None) -> Feedback | None:
+    if path is None:
+        return None
+    return load_feedback(path, baseline.kinds, spec.data.label if spec.data else None)
+
+
+def _slo(
+    spec: ModelDeployment, state: TargetState, ws: Workspace, run: MonitorRun
+) -> tuple[MonitorRun, list[GateResult]]:
+    assert spec.monitoring is not None
+    assert spec.monitoring.slo is not None
+    endpoint = f"/{with_defaults(spec).service.api}"
+    try:
+        now = Snapshot(
+            run.end, {s.value: scrape(st.metrics_url, endpoint) for s, st in state.slots.items()}
+        )
+    except ServingError as exc:
+        return run, [GateResult("slo", "metrics", False, None, None, error=exc.message)]
+    path = folder(ws, run.spec, run.env) / "metrics.jsonl"
+    snapshots = [s for s in load_snapshots(path) if s.ts < run.end]
+    sample, since, series = window_sample(snapshots, now, run.start)
+    save_snapshot(path, snapshots, now)
+    when = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(since)) if since else "server start"
+    return replace(run, slo_series=series), checks.slo_results(sample, spec.monitoring.slo, when)
