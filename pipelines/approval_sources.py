@@ -16,7 +16,9 @@ from typing import Any
 
 from pipelines.approvals import Approval, RuleVerdict, missing_approvals
 from pipelines.errors import ShipyardError, UsageError
+from pipelines.waivers import WaiverDecision, decide, review_waivers
 from pipelines.workspace import Workspace
+from validators.gate import GateResult
 from validators.spec.model import Environment
 
 GITHUB_API = "https://api.github.com"
@@ -44,6 +46,16 @@ class ApprovalCheck:
         if key not in self.teams:
             self.teams[key] = self.github.team_member(team, who)
         return self.teams[key]
+
+    def waivers(self, results: list[GateResult], environments: list[Environment]) -> WaiverDecision:
+        return decide(
+            results,
+            environments,
+            self.approvals,
+            digest=self.digest,
+            author=self.author,
+            member_of=self.member_of,
+        )
 
     def missing(self, env: Environment) -> tuple[str, list[RuleVerdict]]:
         return missing_approvals(
@@ -184,14 +196,11 @@ def github_approvals(github: GitHub, sha: str, spec_path: str) -> tuple[list[App
         commit = review["commit_id"]
         if commit not in blobs:
             blobs[commit] = github.blob_at(spec_path, commit)
-        approvals.append(
-            Approval(
-                f"@{login}",
-                blobs[commit],
-                f"github review {review['id']} of #{pull['number']} at {commit[:12]}",
-                review.get("submitted_at") or "",
-            )
-        )
+        source = f"github review {review['id']} of #{pull['number']} at {commit[:12]}"
+        at = review.get("submitted_at") or ""
+        approvals.append(Approval(f"@{login}", blobs[commit], source, at))
+        for gate, reason in review_waivers(str(review.get("body") or "")):
+            approvals.append(Approval(f"@{login}", blobs[commit], source, at, None, reason, gate))
     return approvals, f"@{pull['user']['login']}"
 
 
@@ -199,8 +208,11 @@ def now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def approve_locally(ws: Workspace, spec_file: Path, env: str, who: str, reason: str) -> str:
-    """Record `who`'s approval of the spec file as it is now, for `env`; the message."""
+def approve_locally(
+    ws: Workspace, spec_file: Path, env: str, who: str, reason: str, gate: str | None = None
+) -> str:
+    """Record `who`'s approval of the spec file as it is now, for `env` (with `gate`: a
+    waiver of that gate); the message."""
     from pipelines.approvals import handle, spec_digest
     from pipelines.ledger import Ledger
     from pipelines.targets import environment
@@ -208,15 +220,38 @@ def approve_locally(ws: Workspace, spec_file: Path, env: str, who: str, reason: 
 
     path = spec_file if spec_file.is_absolute() else ws.root / spec_file
     spec = load_spec(path, ws.root)
-    environment(spec, env)  # a clear error when the spec has no such environment
+    found = environment(spec, env)  # a clear error when the spec has no such environment
+    if gate is not None:
+        _require_waiver_rule(found, gate, reason)
     digest = spec_digest(path.read_bytes())
-    approval = Approval(handle(who), digest, "shipyard approve", now_iso(), env, reason)
+    approval = Approval(handle(who), digest, "shipyard approve", now_iso(), env, reason, gate)
     name = spec.metadata.name
     record_local(ws, name, approval)
     Ledger(ws.state / "ledger.jsonl").append(
-        "approval-given", name, env, who=approval.who, digest=digest, reason=reason
+        "approval-given", name, env, who=approval.who, digest=digest, reason=reason, gate=gate
     )
+    what = f"waived the {gate} gate of" if gate else "approved"
     return (
-        f"{approval.who} approved {name} for {env} at spec digest {digest[:12]}; any later "
+        f"{approval.who} {what} {name} for {env} at spec digest {digest[:12]}; any later "
         "edit of the file makes this approval stale"
     )
+
+
+def _require_waiver_rule(env: Environment, gate: str, reason: str) -> None:
+    from pipelines.waivers import WAIVABLE
+
+    if gate not in WAIVABLE:
+        raise UsageError(
+            f"--waive {gate}: not a gate that can be waived",
+            hint=f"waivable offline gates: {', '.join(WAIVABLE)}",
+        )
+    if not any(rule.gate == gate for rule in env.approvals or ()):
+        raise UsageError(
+            f"--waive {gate}: environment {env.name} has no waiver rule for the {gate} gate",
+            hint=f'add `{{required: 1, from: ["@who"], gate: {gate}}}` to '
+            f"environments[{env.name}].approvals",
+        )
+    if not reason.strip():
+        raise UsageError(
+            f"--waive {gate}: a waiver needs a reason", hint="pass --reason 'why it is safe'"
+        )

@@ -24,6 +24,7 @@ class Approval:
     at: str = ""  # ISO time, when known
     env: str | None = None  # None: any environment of the spec
     reason: str = ""
+    gate: str | None = None  # a waiver of this gate (pipelines/waivers.py), not an approval
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def evaluate(
     ignored: list[str] = []
     for approval in approvals:
         who = handle(approval.who)
-        if approval.env not in (None, env) or who in counted:
+        if approval.env not in (None, env) or approval.gate != rule.gate or who in counted:
             continue
         if author and who == handle(author):
             ignored.append(f"{who}: the change's author")

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from importlib.metadata import version as dist_version
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ class BuildResult:
     reused: bool
     labels: dict[str, str]
     columns: list[dict[str, Any]]
+    signature: dict[str, Any] = field(default_factory=dict)  # digests (pipelines/signing.py)
 
 
 def bentoml_env(ws: Workspace) -> dict[str, str]:
@@ -92,6 +93,21 @@ def _plan(spec: ModelDeployment, spec_file: Path, ws: Workspace) -> _Planned:
 
 
 def build_bento(
+    spec: ModelDeployment, spec_file: Path, ws: Workspace, say: Callable[[str], None]
+) -> BuildResult:
+    """Build (or reuse) the Bento, then sign it and its models (pipelines/signing.py)."""
+    from pipelines.signing import sign_bento
+
+    result = _build_or_reuse(spec, spec_file, ws, say)
+    signature = sign_bento(result.tag, ws.bentoml_home)
+    say(
+        f"sign:   {result.tag} and {len(signature['models'])} model(s) signed (signature "
+        f"sha256 {signature['signature'][:12]}, key {signature['key']})"
+    )
+    return replace(result, signature=signature)
+
+
+def _build_or_reuse(
     spec: ModelDeployment, spec_file: Path, ws: Workspace, say: Callable[[str], None]
 ) -> BuildResult:
     os.environ.update(bentoml_env(ws))
@@ -265,6 +281,10 @@ def _build(
     import bentoml
 
     lock = os.environ.get(LOCK_ENV, "1") != "0"
+    # BentoML imports the build context's service.py as the module `service`; one cached by an
+    # earlier build in this process would describe that build's service (its name, its
+    # config), and the servers of this Bento would then fail to start.
+    sys.modules.pop("service", None)
     try:
         return bentoml.bentos.build(
             "service:ModelService",
@@ -285,6 +305,8 @@ def _build(
             else "see the message above"
         )
         raise BuildError(f"bentoml build of {spec.metadata.name} failed: {exc}", hint) from exc
+    finally:
+        sys.modules.pop("service", None)
 
 
 def _size(path: Path) -> str:

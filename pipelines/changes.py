@@ -17,6 +17,7 @@ from pipelines.errors import EXIT_FAILED, ShipyardError
 from pipelines.gates import GateRun, run_offline_gates
 from pipelines.gitrevs import SPEC_SUFFIXES, SpecFileChange, spec_changes
 from pipelines.specs import SPECS_DIR
+from pipelines.waivers import WaiverDecision, plan_waivers
 from pipelines.workspace import Workspace
 from stacks.errors import StackError
 from stacks.target import PreviewSummary, Release, Slot
@@ -36,6 +37,7 @@ class ChangePlan:
     gates: dict[str, GateRun] = field(default_factory=dict)  # spec name -> gates at head
     previews: dict[tuple[str, str], PreviewSummary | str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    waivers: dict[str, WaiverDecision] = field(default_factory=dict)  # specs failing gates
 
     @property
     def passed(self) -> bool:
@@ -66,7 +68,8 @@ def plan_change(
         if s.name in after
     }
     previews = _previews(ws, plan, after) if preview else {}
-    return ChangePlan(base, head or "working tree", plan, gates, previews, tuple(notes))
+    waivers = plan_waivers(ws, head, after, gates)
+    return ChangePlan(base, head or "working tree", plan, gates, previews, tuple(notes), waivers)
 
 
 def _sides(

@@ -60,6 +60,9 @@ def reconcile_environment(
                 sources=sorted({a.source for a in check.approvals if handle(a.who) in counted}),
                 not_counted=[i for v in verdicts for i in v.ignored],
             )
+        refused = _verify_artifact(spec, env, release, ws, say)
+        if refused is not None:
+            return refused
         rows = _rows(spec, ws.root, columns)
         rollout = (
             with_defaults(spec)
@@ -72,7 +75,38 @@ def reconcile_environment(
             )
         from pipelines.promote import canary_release
 
-        return canary_release(spec, env, target, release, rollout, rows, ws, options, say)
+        result = canary_release(spec, env, target, release, rollout, rows, ws, options, say)
+        if result.outcome == "rolled back":
+            result.restored = stable.release.model
+        return result
+
+
+def _verify_artifact(
+    spec: ModelDeployment, env: Environment, release: Release, ws: Workspace, say: Say
+) -> EnvOutcome | None:
+    """Check the Bento and its models against their signatures before provisioning; a
+    blocked outcome (and a `refused` ledger entry) when they do not match."""
+    import os
+
+    from pipelines.build import bentoml_env
+    from pipelines.signing import SignatureError, verify_bento
+
+    name = spec.metadata.name
+    os.environ.update(bentoml_env(ws))
+    try:
+        verified = verify_bento(release.bento, ws.bentoml_home)
+    except SignatureError as exc:
+        ledger_of(ws).append(
+            "refused", name, env.name, model=release.model, bento=release.bento, reason=exc.message
+        )
+        say(f"{name}/{env.name}: REFUSED — {exc.message}")
+        return EnvOutcome(env.name, "blocked", release.model, exc.message)
+    ledger_of(ws).append("verified", name, env.name, model=release.model, **verified)
+    say(
+        f"{name}/{env.name}: signature of {release.bento} verified "
+        f"(sha256 {verified['signature'][:12]}, key {verified['key']})"
+    )
+    return None
 
 
 def _rows(spec: ModelDeployment, root: Path, columns: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -125,7 +159,12 @@ def _direct(
             f"{'restored ' + previous.model if previous else 'removed the new deployment'}"
         )
         return EnvOutcome(
-            env.name, "rolled back", release.model, reason, time.monotonic() - started
+            env.name,
+            "rolled back",
+            release.model,
+            reason,
+            time.monotonic() - started,
+            previous.model if previous else None,
         )
     _set_alias(ws, release, env.name)
     ledger.append(

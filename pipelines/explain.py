@@ -24,6 +24,8 @@ class Release:
     build: dict[str, Any] = field(default_factory=dict)  # the Bento's labels
     gates: dict[str, Any] = field(default_factory=dict)
     approval: dict[str, Any] = field(default_factory=dict)
+    waivers: list[dict[str, Any]] = field(default_factory=list)  # failed gates let through
+    signature: dict[str, Any] = field(default_factory=dict)  # the Bento's, as verified
     ended: str = ""  # "" while it runs; else "replaced by ..." or "rolled back ..."
     seq: int = 0
 
@@ -44,6 +46,8 @@ def releases(entries: list[LedgerEntry], spec: str, env: str) -> list[Release]:
                 build=_last(before, "build", None, bento=bento).get("labels", {}),
                 gates=_last(before, "gates", None, model=model),
                 approval=_last(before, "approval", env, model=model),
+                waivers=_waivers(before, env, model),
+                signature=_signature(before, env, bento),
                 seq=entry.seq,
             )
             if out and not out[-1].ended:
@@ -70,6 +74,26 @@ def _last(entries: list[LedgerEntry], kind: str, env: str | None, **match: str) 
         ):
             return {**entry.details, "at": entry.ts}
     return {}
+
+
+def _signature(entries: list[LedgerEntry], env: str, bento: str) -> dict[str, Any]:
+    verified = _last(entries, "verified", env, bento=bento)
+    if verified:
+        return {**verified, "verified": True}
+    return dict(_last(entries, "build", None, bento=bento).get("signature") or {})
+
+
+def _waivers(entries: list[LedgerEntry], env: str, model: str) -> list[dict[str, Any]]:
+    """The waivers recorded for `model` in `env` since its latest offline gate run."""
+    since = max(
+        (e.seq for e in entries if e.kind == "gates" and e.details.get("model") == model),
+        default=0,
+    )
+    return [
+        {**e.details, "at": e.ts}
+        for e in entries
+        if e.kind == "waiver" and e.env == env and e.seq > since and e.details.get("model") == model
+    ]
 
 
 def _when(ts: float) -> str:
@@ -100,6 +124,8 @@ def render(spec: str, env: str, stories: list[Release], training: dict[str, str]
                 if gates
                 else "not recorded"
             ),
+            *_waiver_lines(release.waivers),
+            _signed_line(release.signature),
             "  approved   "
             + (
                 f"by {', '.join(approval.get('approved_by') or []) or 'nobody'} "
@@ -111,3 +137,21 @@ def render(spec: str, env: str, stories: list[Release], training: dict[str, str]
             "",
         ]
     return "\n".join(lines).rstrip()
+
+
+def _waiver_lines(waivers: list[dict[str, Any]]) -> list[str]:
+    return [
+        f"  waived     {w.get('gate')} gate by {'; '.join(w.get('reasons') or [])} "
+        f"(failed: {'; '.join(w.get('failed') or [])}) of spec {str(w.get('digest') or '?')[:12]}"
+        for w in waivers
+    ]
+
+
+def _signed_line(signature: dict[str, Any]) -> str:
+    if not signature:
+        return "  signed     not recorded"
+    verified = ", verified before deploy" if signature.get("verified") else ""
+    return (
+        f"  signed     signature sha256 {str(signature.get('signature', '?'))[:16]} "
+        f"(key {signature.get('key', '?')}){verified}"
+    )

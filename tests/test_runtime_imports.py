@@ -26,6 +26,9 @@ MODULES = {
     "fairlearn": "fairlearn.metrics",
     "pandas": "pandas",
     "uv": "uv",
+    "model-signing": "model_signing.signing",
+    "pyopenssl": "OpenSSL.crypto",
+    "pyarrow": "pyarrow.json",
 }
 
 

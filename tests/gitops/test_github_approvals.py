@@ -15,6 +15,7 @@ import pytest
 
 from pipelines.approval_sources import ApprovalCheck, GitHub, github_approvals
 from pipelines.errors import ShipyardError
+from validators.gate import GateResult
 from validators.spec.model import Environment
 
 REPO = "acme/models"
@@ -23,14 +24,20 @@ BLOB_NOW, BLOB_OLD = "1" * 40, "2" * 40
 SPEC = "specs/credit-risk.yaml"
 
 
-def review(id_: int, login: str, state: str, commit: str, at: str) -> dict[str, Any]:
+def review(
+    id_: int, login: str, state: str, commit: str, at: str, body: str = ""
+) -> dict[str, Any]:
     return {
         "id": id_,
         "user": {"login": login},
+        "body": body,
         "state": state,
         "commit_id": commit,
         "submitted_at": at,
     }
+
+
+WAIVE = "Fine by me.\n/waive fairness: the gap is a sampling artefact of the holdout"
 
 
 ROUTES: dict[str, Any] = {
@@ -39,8 +46,8 @@ ROUTES: dict[str, Any] = {
     ],
     f"/repos/{REPO}/pulls/7/reviews": [
         review(1, "risk-ml", "APPROVED", EARLIER, "2026-11-20T10:00:00Z"),  # before an edit
-        review(2, "compliance", "APPROVED", REVIEWED, "2026-11-20T11:00:00Z"),
-        review(3, "author", "APPROVED", REVIEWED, "2026-11-20T11:05:00Z"),
+        review(2, "compliance", "APPROVED", REVIEWED, "2026-11-20T11:00:00Z", WAIVE),
+        review(3, "author", "APPROVED", REVIEWED, "2026-11-20T11:05:00Z", WAIVE),
         review(4, "dana", "APPROVED", REVIEWED, "2026-11-20T11:10:00Z"),
         review(5, "dana", "COMMENTED", REVIEWED, "2026-11-20T11:20:00Z"),  # keeps the approval
         review(6, "eve", "APPROVED", REVIEWED, "2026-11-20T11:30:00Z"),
@@ -119,6 +126,31 @@ def test_reviews_are_bound_to_the_reviewed_spec_and_exclude_the_author(api: str)
     missing, (verdict,) = check.missing(production("@compliance", "@acme/risk"))
     assert missing == ""
     assert verdict.counted == ("@compliance", "@dana")  # dana through team acme/risk
+
+
+def test_a_waiver_line_in_an_approving_review_waives_a_failed_gate(api: str) -> None:
+    github = GitHub(REPO, "t0ken", api)
+    approvals, author = github_approvals(github, MERGE, SPEC)
+    waivers = [(a.who, a.gate, a.reason) for a in approvals if a.gate]
+    assert waivers == [
+        ("@compliance", "fairness", "the gap is a sampling artefact of the holdout"),
+        ("@author", "fairness", "the gap is a sampling artefact of the holdout"),
+    ]
+    env = Environment.model_validate(
+        {
+            "name": "production",
+            "target": "local",
+            "approvals": [{"required": 1, "from": ["@compliance", "@author"], "gate": "fairness"}],
+        }
+    )
+    failed = GateResult("fairness", "sex: dpd", False, 0.2, 0.1, "<=")
+    check = ApprovalCheck(BLOB_NOW, approvals, author, "github", github=github)
+
+    decision = check.waivers([failed], [env])
+
+    assert decision.blocking("production") == []
+    (used,) = decision.used("production")
+    assert used.by == ("@compliance",)  # the author's own waiver does not count
 
 
 def test_a_bad_token_is_a_clear_error(api: str) -> None:

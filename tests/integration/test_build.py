@@ -122,6 +122,20 @@ def test_service_settings_or_model_version_change_the_tag(demo: Demo, built: Bui
     assert build(ws, ws.root / "specs" / "credit-risk.yaml").tag == built.tag
 
 
+def test_a_second_spec_built_in_the_same_process_describes_its_own_service(
+    demo: Demo, built: BuildResult
+) -> None:
+    """BentoML imports each build's service.py as the module `service`: a module cached by
+    the first build would name the first spec's service in the second Bento, whose servers
+    then fail to start."""
+    ws, _ = demo
+    other = build(ws, spec_variant(ws, "other-name", ("name: credit-risk", "name: other-risk")))
+    bento = yaml.safe_load((other.path / "bento.yaml").read_text(encoding="utf-8"))
+    assert other.tag.startswith("other-risk:")
+    assert [service["name"] for service in bento["services"]] == ["other-risk"]
+    assert built.tag.startswith("credit-risk:")
+
+
 def test_the_bento_is_container_ready_with_locked_requirements(
     demo: Demo, built: BuildResult, tmp_path: Path
 ) -> None:

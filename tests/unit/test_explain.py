@@ -55,3 +55,40 @@ def test_the_text_leads_with_what_runs_now() -> None:
     assert (
         render("credit", "staging", [], {}) == "credit/staging: no release recorded in the ledger"
     )
+
+
+def test_waivers_and_the_verified_signature_are_part_of_the_story() -> None:
+    signature = {"signature": "5" * 64, "key": "k" * 16, "models": {}}
+    entries = [
+        entry(1, "gates", None, model="models:/m/3", passed=False, cached=False),
+        entry(2, "build", None, bento="credit:ccc", labels=LABELS, signature=signature),
+        entry(
+            3,
+            "waiver",
+            "production",
+            model="models:/m/3",
+            gate="fairness",
+            reasons=["@compliance: holdout gap"],
+            failed=["fairness: sex: dpd 0.21 > 0.1"],
+            digest="d" * 40,
+        ),
+        entry(4, "verified", "production", bento="credit:ccc", **signature),
+        entry(5, "promoted", "production", model="models:/m/3", bento="credit:ccc"),
+    ]
+    (story,) = releases(entries, "credit", "production")
+    assert [w["gate"] for w in story.waivers] == ["fairness"]
+    assert story.signature["verified"] is True
+
+    text = render("credit", "production", [story], {})
+    assert "  gates      FAILED at" in text
+    assert (
+        "  waived     fairness gate by @compliance: holdout gap (failed: fairness: sex: dpd "
+        "0.21 > 0.1) of spec dddddddddddd"
+    ) in text
+    assert f"  signed     signature sha256 {'5' * 16} (key {'k' * 16}), verified before deploy" in (
+        text
+    )
+    # a release recorded before signing existed
+    assert "signed     not recorded" in render(
+        "credit", "production", releases(ENTRIES, "credit", "production"), {}
+    )

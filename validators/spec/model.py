@@ -274,7 +274,11 @@ class Approval(SpecObject):
         min_length=1,
     )
     gate: GateName | None = opt(
-        "Gate this approval signs off; omit for approval of the deployment itself."
+        "Makes this a waiver rule: a failed offline gate of this group (data, model, fairness, "
+        "drift; serving gates are never waived) may go on to this environment, and the ones "
+        "before it, once this rule is met by waivers with a reason (`shipyard approve --waive "
+        "GATE --reason WHY`, or a line `/waive GATE: WHY` in an approving pull-request review). "
+        "Omit for approval of the deployment itself."
     )
 
 
