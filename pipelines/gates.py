@@ -20,6 +20,9 @@ from validators.spec.model import ModelDeployment
 if TYPE_CHECKING:
     import numpy as np
 
+    from pipelines.gateworker import DataGateWorker
+    from validators.expectations import Suite
+
 CODE_VERSION = "gates/1"  # bump when a gate's computation changes, to drop cached results
 TRAINING_DATA_TAG = "shipyard.training_data"
 
@@ -54,18 +57,49 @@ class _Inputs:
 
 def run_offline_gates(spec: ModelDeployment, ws: Workspace, use_cache: bool = True) -> GateRun:
     registry = Registry(ws.mlflow_uri)
-    inputs = _inputs(spec, ws, registry)
-    key = _cache_key(spec, ws.root, inputs)
-    cache = ws.cache / "gates" / f"{key}.json"
-    data = {d.label: d.digest for d in (inputs.evaluation, inputs.reference) if d is not None}
-    if use_cache and cache.exists():
-        stored = json.loads(cache.read_text(encoding="utf-8"))
-        results = [GateResult.from_json(r) for r in stored["results"]]
-        return GateRun(spec.metadata.name, inputs.version.uri, data, results, True, key)
-    results = _evaluate(spec, ws.root, registry, inputs)
+    # Likely to compute: start the data gate's worker now, so it imports Great Expectations
+    # while this process imports MLflow to resolve the model (the cache key needs it).
+    worker = _data_worker(spec, ws.root) if not (use_cache and _seen(spec, ws)) else None
+    try:
+        inputs = _inputs(spec, ws, registry)
+        key = _cache_key(spec, ws.root, inputs)
+        cache = ws.cache / "gates" / f"{key}.json"
+        data = {d.label: d.digest for d in (inputs.evaluation, inputs.reference) if d is not None}
+        if use_cache and cache.exists():
+            stored = json.loads(cache.read_text(encoding="utf-8"))
+            results = [GateResult.from_json(r) for r in stored["results"]]
+            return GateRun(spec.metadata.name, inputs.version.uri, data, results, True, key)
+        worker = worker or _data_worker(spec, ws.root)
+        results = _evaluate(spec, ws.root, registry, inputs, worker)
+    finally:
+        if worker is not None:
+            worker.close()
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps({"results": [r.to_json() for r in results]}), encoding="utf-8")
+    _seen_path(spec, ws).write_text(key, encoding="utf-8")
     return GateRun(spec.metadata.name, inputs.version.uri, data, results, False, key)
+
+
+def _seen_path(spec: ModelDeployment, ws: Workspace) -> Path:
+    """Names the cached result last computed for the spec (a hint for the next run)."""
+    return ws.cache / "gates" / f"latest-{spec.metadata.name}"
+
+
+def _seen(spec: ModelDeployment, ws: Workspace) -> bool:
+    """Whether the spec's last computed result is still cached: then this run probably reuses
+    a cached result too."""
+    try:
+        key = _seen_path(spec, ws).read_text(encoding="utf-8").strip()
+    except OSError:
+        return False
+    return (ws.cache / "gates" / f"{key}.json").exists()
+
+
+def _data_worker(spec: ModelDeployment, root: Path) -> DataGateWorker | None:
+    from pipelines.gateworker import DataGateWorker
+
+    expectations = spec.data.expectations if spec.data else None
+    return DataGateWorker.start(root / expectations) if expectations else None
 
 
 def _inputs(spec: ModelDeployment, ws: Workspace, registry: Registry) -> _Inputs:
@@ -123,12 +157,33 @@ def _cache_key(spec: ModelDeployment, root: Path, inputs: _Inputs) -> str:
 
 
 def _evaluate(
-    spec: ModelDeployment, root: Path, registry: Registry, inputs: _Inputs
+    spec: ModelDeployment,
+    root: Path,
+    registry: Registry,
+    inputs: _Inputs,
+    worker: DataGateWorker | None = None,
 ) -> list[GateResult]:
+    """The data gate's results, then the model gates'. With a worker, the data gate runs
+    there while this process runs the model gates."""
     assert spec.data is not None
+    if not spec.data.expectations:
+        return _model_side(spec, registry, inputs)
+    if worker is None:
+        return _data_gate(root / spec.data.expectations, inputs) + _model_side(
+            spec, registry, inputs
+        )
+    worker.submit(_datasets(inputs))
+    model_results = _model_side(spec, registry, inputs)
+    data_results = worker.results()
+    if data_results is None:  # the worker failed: run it here (raising its error, if any)
+        data_results = _data_gate(root / spec.data.expectations, inputs)
+    return data_results + model_results
+
+
+def _model_side(spec: ModelDeployment, registry: Registry, inputs: _Inputs) -> list[GateResult]:
+    """Model metrics, champion/challenger, fairness and drift: everything that needs the
+    model's output."""
     results: list[GateResult] = []
-    if spec.data.expectations:
-        results += _data_gate(root / spec.data.expectations, inputs)
     gates = spec.gates
     if gates is None or not (gates.model or gates.fairness or gates.drift):
         return results
@@ -143,16 +198,25 @@ def _evaluate(
 
 
 def _data_gate(suite_path: Path, inputs: _Inputs) -> list[GateResult]:
-    from validators.data import validate_frame
     from validators.expectations import load_suite
 
-    suite = load_suite(suite_path)
+    return suite_results(load_suite(suite_path), _datasets(inputs))
+
+
+def _datasets(inputs: _Inputs) -> list[tuple[str, LoadedData]]:
+    pairs = (("evaluation", inputs.evaluation), ("reference", inputs.reference))
+    return [(name, data) for name, data in pairs if data is not None]
+
+
+def suite_results(suite: Suite, datasets: list[tuple[str, LoadedData]]) -> list[GateResult]:
+    """The data gate: `suite` validated on each named data set."""
+    from validators.data import validate_frame
+
     results = []
-    for name, data in (("evaluation", inputs.evaluation), ("reference", inputs.reference)):
-        if data is not None:
-            with stopwatch() as t:
-                result = validate_frame(suite, data.frame, f"{name} ({data.label})")
-            results.append(result.timed(t[0]))
+    for name, data in datasets:
+        with stopwatch() as t:
+            result = validate_frame(suite, data.frame, f"{name} ({data.label})")
+        results.append(result.timed(t[0]))
     return results
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from typing import TYPE_CHECKING, Any
 
 from pipelines.errors import UsageError
@@ -11,6 +13,8 @@ from validators.spec.resolved import with_defaults
 
 if TYPE_CHECKING:
     from stacks.target import Target
+
+IMAGES_VARIABLE = "SHIPYARD_IMAGES"
 
 
 def environment(spec: ModelDeployment, name: str) -> Environment:
@@ -48,13 +52,13 @@ def _kubernetes(spec: ModelDeployment, env: Environment, ws: Workspace) -> objec
     from stacks.kubernetes.config import KubernetesTargetConfig
 
     settings = env.kubernetes
-    image = settings.image if settings else None
-    if not image:
+    image = release_image(spec.metadata.name, settings.image if settings else None)
+    if not image or settings is None:
         raise UsageError(
             f"environments[{env.name}].kubernetes.image: needed for a kubernetes target",
-            hint="set it to the repository CI pushes the Bento's image to",
+            hint="set it to the repository CI pushes the Bento's image to, or pass the "
+            f"image CI built in ${IMAGES_VARIABLE}",
         )
-    assert settings is not None
     resources = spec.service.resources if spec.service else None
     optional: dict[str, Any] = {
         "namespace": settings.namespace,
@@ -72,6 +76,7 @@ def _kubernetes(spec: ModelDeployment, env: Environment, ws: Workspace) -> objec
         state_dir=ws.state,
         replicas=env.replicas or 1,
         max_body_bytes=with_defaults(spec).service.max_request_bytes,
+        rollout_weights=rollout_weights(spec, env.name),
         **{k: v for k, v in optional.items() if v is not None},
     )
 
@@ -80,8 +85,11 @@ def _aws(spec: ModelDeployment, env: Environment, ws: Workspace) -> object:
     from stacks.aws.config import AwsTargetConfig
 
     settings = env.aws
-    missing = [k for k in ("image", "role_arn") if not (settings and getattr(settings, k))]
-    if missing or settings is None:
+    image = release_image(spec.metadata.name, settings.image if settings else None)
+    missing = [
+        k for k, v in (("image", image), ("role_arn", settings and settings.role_arn)) if not v
+    ]
+    if missing or settings is None or image is None:
         raise UsageError(
             f"environments[{env.name}].aws.{missing[0]}: needed for an aws target",
             hint="set image (the ECR repository CI pushes to) and role_arn (SageMaker's role)",
@@ -90,9 +98,49 @@ def _aws(spec: ModelDeployment, env: Environment, ws: Workspace) -> object:
     return AwsTargetConfig(
         spec=spec.metadata.name,
         environment=env.name,
-        image=str(settings.image),
+        image=image,
         role_arn=str(settings.role_arn),
         state_dir=ws.state,
         instance_count=env.replicas or 1,
+        rollout_weights=rollout_weights(spec, env.name),
         **{k: v for k, v in optional.items() if v is not None},
     )
+
+
+def release_image(spec_name: str, configured: str | None) -> str | None:
+    """The image a container target runs: the spec's when it pins one (a tag or a digest),
+    else the one CI built and pushed for this spec (`$SHIPYARD_IMAGES`, pinned by digest),
+    else the spec's repository (tagged with the Bento's version by the target)."""
+    if configured and _pinned(configured):
+        return configured
+    return built_images().get(spec_name) or configured
+
+
+def built_images() -> dict[str, str]:
+    """`$SHIPYARD_IMAGES`: the images CI pushed, as JSON `{"spec name": "repo@sha256:..."}`
+    (pipelines/images.py writes it)."""
+    raw = os.environ.get(IMAGES_VARIABLE, "").strip()
+    if not raw:
+        return {}
+    try:
+        images = json.loads(raw)
+    except ValueError:
+        images = None
+    if not isinstance(images, dict) or not all(isinstance(v, str) for v in images.values()):
+        raise UsageError(
+            f"${IMAGES_VARIABLE} is not a JSON object of spec names to image references",
+            hint='e.g. {"credit-risk": "ghcr.io/acme/credit-risk@sha256:..."}',
+        )
+    return images
+
+
+def _pinned(image: str) -> bool:
+    return "@" in image or ":" in image.rpartition("/")[2]
+
+
+def rollout_weights(spec: ModelDeployment, env_name: str) -> tuple[int, ...]:
+    """The canary's traffic steps in the environment's rollout (empty when it is direct)."""
+    for env in with_defaults(spec).environments:
+        if env.name == env_name and env.rollout.strategy == "canary":
+            return tuple(s.weight for s in env.rollout.steps if s.weight is not None)
+    return ()

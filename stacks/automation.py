@@ -11,12 +11,12 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from stacks.engine import PulumiInstall, find_pulumi
 from stacks.errors import StackLockedError, StackOperationError
@@ -36,20 +36,29 @@ ENGINE_ENV = {
 }
 
 
-@dataclass(frozen=True)
 class EngineSettings:
-    """Where a stack's state lives and which engine runs it."""
+    """Where a stack's state lives and which engine runs it. The engine is looked for when
+    first needed: reading what a target runs (a plan) works without one."""
 
-    state_dir: Path
-    backend_url: str
-    install: PulumiInstall
+    def __init__(
+        self, state_dir: Path, backend_url: str, install: PulumiInstall | None = None
+    ) -> None:
+        self.state_dir = state_dir
+        self.backend_url = backend_url
+        self._install = install
+
+    @property
+    def install(self) -> PulumiInstall:
+        if self._install is None:
+            self._install = find_pulumi()
+        return self._install
 
     @classmethod
     def local(cls, state_dir: Path, install: PulumiInstall | None = None) -> EngineSettings:
         """File backend under `state_dir/state` unless `PULUMI_BACKEND_URL` says otherwise."""
         state_dir = state_dir.resolve()
         url = os.environ.get("PULUMI_BACKEND_URL") or (state_dir / "state").as_uri()
-        return cls(state_dir=state_dir, backend_url=url, install=install or find_pulumi())
+        return cls(state_dir=state_dir, backend_url=url, install=install)
 
     def env(self) -> dict[str, str]:
         """Environment for every engine process."""
@@ -89,9 +98,35 @@ def stack(
     """Create or select `project/stack_name` running the inline `program`."""
     from pulumi import automation as auto
 
+    with engine_errors(project, stack_name):
+        return auto.create_or_select_stack(
+            stack_name=stack_name,
+            project_name=project,
+            program=program,
+            opts=_options(settings, project),
+        )
+
+
+def outputs(settings: EngineSettings, project: str, stack_name: str) -> dict[str, Any]:
+    """The stack's outputs, `{}` when it does not exist: reading creates no stack (a plan
+    on a pull request must not write to a shared backend)."""
+    from pulumi import automation as auto
+
+    opts = _options(settings, project)
+    try:
+        st = auto.select_stack(stack_name, project, lambda: None, opts=opts)
+    except auto.StackNotFoundError:
+        return {}
+    with engine_errors(project, stack_name):
+        return {key: out.value for key, out in st.outputs().items()}
+
+
+def _options(settings: EngineSettings, project: str) -> auto.LocalWorkspaceOptions:
+    from pulumi import automation as auto
+
     work_dir = settings.state_dir / "projects" / project
     work_dir.mkdir(parents=True, exist_ok=True)
-    opts = auto.LocalWorkspaceOptions(
+    return auto.LocalWorkspaceOptions(
         work_dir=str(work_dir),
         pulumi_home=str(settings.state_dir / "home"),
         pulumi_command=auto.PulumiCommand(root=str(settings.install.root)),
@@ -103,10 +138,6 @@ def stack(
         ),
         secrets_provider="passphrase",
     )
-    with engine_errors(project, stack_name):
-        return auto.create_or_select_stack(
-            stack_name=stack_name, project_name=project, program=program, opts=opts
-        )
 
 
 @contextmanager
@@ -146,6 +177,18 @@ def preview(st: auto.Stack, project: str, stack_name: str) -> PreviewSummary:
         if line.strip().startswith(("+", "~", "-")) and not _SUMMARY_LINE.match(line.strip())
     )
     return PreviewSummary(change_counts(result.change_summary), list(steps))
+
+
+def missing_plugin(settings: EngineSettings, name: str) -> str | None:
+    """Why the engine cannot run `name`'s resources here (it never downloads a plugin), or
+    None when the `pulumi-resource-<name>` plugin is installed or on PATH."""
+    plugins = settings.state_dir / "home" / "plugins"
+    if any(plugins.glob(f"resource-{name}-v*")) or shutil.which(f"pulumi-resource-{name}"):
+        return None
+    return (
+        f"no pulumi-resource-{name} plugin (install it with `pulumi plugin install resource "
+        f"{name}` where the network allows)"
+    )
 
 
 def change_counts(changes: Mapping[OpName, int] | None) -> dict[str, int]:

@@ -53,11 +53,26 @@ class TargetState:
 
 
 @dataclass(frozen=True)
+class RolloutStepPreview:
+    """What one step of a release changes: counts per operation (`create`, `update`,
+    `replace`, `delete`, `same`) and one line per changed resource with its key fields."""
+
+    title: str  # "deploy canary credit_risk:abc", "canary at 10%", "promote: ..."
+    changes: dict[str, int]
+    resources: list[str]
+
+
+@dataclass(frozen=True)
 class PreviewSummary:
-    """`pulumi preview` of a change, for plans: counts per operation and the steps."""
+    """The preview of a change, for plans: counts per operation and the engine's steps of the
+    first change; where the target previews a whole release, each rollout step; and `note`
+    saying how the preview was made when it was not `pulumi preview` against the live stack
+    (e.g. "no cluster credentials: previewed with Pulumi mocks")."""
 
     changes: dict[str, int]
     steps: list[str]
+    rollout: list[RolloutStepPreview] = field(default_factory=list)
+    note: str = ""
 
 
 class Target(Protocol):
@@ -85,7 +100,8 @@ class Target(Protocol):
         ...
 
     def preview(self, slot: Slot, release: Release) -> PreviewSummary:
-        """What `deploy(slot, release)` would change, without changing anything."""
+        """What `deploy(slot, release)` would change, without changing anything; a target
+        that knows the rollout's steps also previews each of them (`PreviewSummary.rollout`)."""
         ...
 
     def destroy(self) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipelines.report.markdown import cell
+from pipelines.report.preview import preview_markdown, preview_text
 from stacks.target import PreviewSummary
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ def change_markdown(result: ChangePlan, report_url: str | None) -> str:
         lines += ["", f"> ⚠️ {cell(note)}"]
     for spec in plan.changed:
         lines += ["", *_spec_details(result, spec)]
+    lines += _waiver_markdown(result)
     return render_markdown(
         list(result.gates.values()), report_url, verdict=verdict(result), changes=lines
     )
@@ -103,14 +105,22 @@ def _spec_details(result: ChangePlan, spec: SpecPlan) -> list[str]:
         if env.approvals:
             lines.append(f"- approvals: {'; '.join(env.approvals)}")
         preview = result.previews.get((spec.name, env.name))
-        if isinstance(preview, PreviewSummary):
-            counts = ", ".join(f"{n} to {op}" for op, n in sorted(preview.changes.items()))
-            lines += [f"- `pulumi preview`: {counts or 'no changes'}", "", "```diff"]
-            lines += [*preview.steps[:30], "```"]
-        elif isinstance(preview, str):
-            lines.append(f"- `pulumi preview`: {cell(preview)}")
+        if preview is not None:
+            lines += preview_markdown(preview)
         lines.append("")
     return [*lines, "</details>"]
+
+
+def _waiver_markdown(result: ChangePlan) -> list[str]:
+    """Per spec whose gates fail: each failed gate, waived (by whom, why, how far) or how it
+    could be."""
+    from pipelines.waivers import summary_lines
+
+    lines: list[str] = []
+    for name, decision in result.waivers.items():
+        lines += ["", f"**Waivers** of `{cell(name)}` (failed offline gates):", ""]
+        lines += [f"- {cell(line)}" for line in summary_lines(decision)]
+    return lines
 
 
 def _field_row(change: FieldChange) -> str:
@@ -155,11 +165,13 @@ def change_text(result: ChangePlan) -> str:
                     f"    {change.path}: {_plain(change.before)} -> {_plain(change.after)}"
                 )
             preview = result.previews.get((spec.name, env.name))
-            if isinstance(preview, PreviewSummary):
-                lines.append(f"    preview: {preview.changes or 'no changes'}")
-            elif isinstance(preview, str):
-                lines.append(f"    preview: {preview}")
+            if preview is not None:
+                lines += [f"    {line}" for line in preview_text(preview)]
     lines += [f"note: {note}" for note in result.notes]
+    from pipelines.waivers import summary_lines
+
+    for name, decision in result.waivers.items():
+        lines += [f"{name}: waivers", *(f"  {line}" for line in summary_lines(decision))]
     if result.gates:
         from pipelines.report.terminal import render_runs
 
@@ -186,4 +198,5 @@ def change_json(result: ChangePlan) -> dict[str, Any]:
             for (spec, env), p in result.previews.items()
         },
         "notes": list(result.notes),
+        "waivers": {name: asdict(decision) for name, decision in result.waivers.items()},
     }

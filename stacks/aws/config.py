@@ -29,6 +29,7 @@ class AwsTargetConfig:
     max_instance_count: int | None = None  # the autoscaling ceiling; default: 3 x count
     invocations_per_instance: float = 100.0  # per minute: the target-tracking value
     metrics_period_s: int = 60
+    rollout_weights: tuple[int, ...] = ()  # the canary's traffic steps, for previews
 
     def __post_init__(self) -> None:
         if len(self.endpoint_name) > _MAX_ENDPOINT_NAME:

@@ -40,6 +40,7 @@ class KubernetesTargetConfig:
     max_body_bytes: int = 10 * 1024 * 1024
     metrics_window: str = "1m"
     create_namespace: bool = True  # False when the namespace exists (and is not ours)
+    rollout_weights: tuple[int, ...] = ()  # the canary's traffic steps, for previews
 
     def __post_init__(self) -> None:
         if len(self.object_name("canary")) > _MAX_NAME:

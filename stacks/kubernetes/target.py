@@ -8,6 +8,7 @@ the Pulumi backend (file, S3, Pulumi Cloud), so any machine can drive the next s
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from stacks import automation
@@ -119,11 +120,22 @@ class KubernetesTarget:
         self._apply(desired)
 
     def preview(self, slot: Slot, release: Release) -> PreviewSummary:
-        desired = self.desired()
-        desired.slots[slot.value] = {"bento": release.bento, "model": release.model}
-        desired.weights.setdefault(slot.value, 0 if desired.weights else 100)
-        st = self._stack(desired)
-        return automation.preview(st, self.config.project, self.config.stack)
+        """Every step of the release (the deploy, each canary weight, the promotion) run
+        through the program under Pulumi mocks; the first change also by `pulumi preview`
+        of the live stack when a cluster and the kubernetes plugin are there."""
+        from stacks.kubernetes.preview import describe, missing_credentials
+        from stacks.kubernetes.program import program
+        from stacks.mockpreview import LIVE_NOTE, MOCK_NOTE, mock_preview, rollout_stages
+
+        config = self.config
+        current = self.desired()
+        stages = rollout_stages(current, slot, release, config.rollout_weights)
+        offline = missing_credentials() or automation.missing_plugin(self.settings, "kubernetes")
+        mocked = mock_preview(lambda desired: program(config, desired), current, stages, describe)
+        if offline:
+            return replace(mocked, note=f"{offline}: {MOCK_NOTE}")
+        live = automation.preview(self._stack(stages[0][1]), config.project, config.stack)
+        return replace(live, rollout=mocked.rollout, note=LIVE_NOTE)
 
     def destroy(self) -> None:
         st = self._stack(Desired())
@@ -143,9 +155,7 @@ class KubernetesTarget:
         )
 
     def _outputs(self) -> dict[str, Any]:
-        st = self._stack(Desired())
-        with automation.engine_errors(self.config.project, self.config.stack):
-            return {key: out.value for key, out in st.outputs().items()}
+        return automation.outputs(self.settings, self.config.project, self.config.stack)
 
     def _apply(self, desired: Desired) -> None:
         st = self._stack(desired)

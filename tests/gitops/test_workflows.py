@@ -143,9 +143,12 @@ def test_plan_runs_on_spec_pull_requests_and_comments_once(repo: Path) -> None:
 def test_deploy_goes_to_staging_then_production_one_at_a_time(repo: Path) -> None:
     deploy = load(repo, "deploy.yml")
     assert deploy["on"] == {"push": {"branches": ["main"], "paths": ["specs/**"]}}
-    assert list(deploy["jobs"]) == ["staging", "production"]
-    assert deploy["jobs"]["production"]["needs"] == "staging"
+    assert list(deploy["jobs"]) == ["image", "staging", "production"]
+    assert deploy["jobs"]["staging"]["needs"] == "image"
+    assert deploy["jobs"]["production"]["needs"] == ["image", "staging"]
     for env, job in deploy["jobs"].items():
+        if env == "image":
+            continue
         assert job["environment"] == env
         assert job["concurrency"] == {"group": f"deploy-{env}", "cancel-in-progress": False}
         apply = next(s for s in job["steps"] if "shipyard apply" in s.get("run", ""))
@@ -155,6 +158,7 @@ def test_deploy_goes_to_staging_then_production_one_at_a_time(repo: Path) -> Non
         )
         assert apply["env"]["GITHUB_TOKEN"] == "${{ secrets.GITHUB_TOKEN }}"
         assert apply["env"]["BEFORE_SHA"] == "${{ github.event.before }}"
+        assert apply["env"]["SHIPYARD_IMAGES"] == "${{ needs.image.outputs.images }}"
         (upload,) = steps_using(job, "actions/upload-artifact")
         assert upload["if"] == "always()"
         assert ".shipyard/ledger.jsonl" in upload["with"]["path"]
@@ -194,3 +198,28 @@ def test_deploy_falls_back_to_the_parent_commit_on_a_first_push(
     assert result.stdout.split() == (
         f"apply --base {expected} --head f00d --env staging --approvals github".split()
     )
+
+
+def test_the_image_job_pushes_the_bento_images_where_docker_is(repo: Path, tmp_path: Path) -> None:
+    """The job's output is the pushed digests; on a runner without Docker it is `{}`."""
+    job = load(repo, "deploy.yml")["jobs"]["image"]
+    assert job["permissions"] == {"contents": "read", "packages": "write"}
+    assert job["outputs"] == {"images": "${{ steps.push.outputs.images }}"}
+    push = next(s for s in job["steps"] if s.get("id") == "push")
+    assert "python -m pipelines.images --base" in push["run"]
+    fakes = tmp_path / "bin"
+    fakes.mkdir()
+    (fakes / "docker").write_text("#!/bin/sh\nexit 1\n")  # installed, daemon not running
+    (fakes / "docker").chmod(0o755)
+    output = tmp_path / "output"
+    bash = shutil.which("bash")
+    assert bash is not None
+    subprocess.run(
+        [bash, "-eo", "pipefail", "-c", push["run"]],
+        cwd=tmp_path,
+        env={"PATH": f"{fakes}:/usr/bin:/bin", "GITHUB_OUTPUT": str(output), "BEFORE_SHA": ""},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert output.read_text() == "images={}\n"

@@ -217,3 +217,41 @@ def test_the_target_refuses_unsafe_traffic_changes() -> None:
 
 def test_the_target_registers_as_aws() -> None:
     assert target_factory("aws") is AwsTarget
+
+
+# --- every step pins the models, variants, tags and scaling -----------------------------------
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_every_step_pins_models_tags_and_scaling(step: str) -> None:
+    resources = run(STEPS[step])
+    env_tags = {"shipyard:spec": "credit-risk", "shipyard:environment": "production"}
+    assert plain(resources["endpoint-config"].inputs)["tags"] == env_tags
+    assert plain(resources["endpoint"].inputs)["tags"] == env_tags
+    for slot, release in STEPS[step].slots.items():
+        model = plain(resources[f"model-{slot}"].inputs)
+        assert model == {
+            "executionRoleArn": ROLE,
+            "primaryContainer": {
+                "image": f"{CONFIG.image}:{release['bento'].split(':')[1]}",
+                "mode": "SingleModel",
+                "environment": {
+                    "SHIPYARD_SPEC": "credit-risk",
+                    "SHIPYARD_SLOT": slot,
+                    "BENTOML_DO_NOT_TRACK": "true",
+                },
+            },
+            "region": "eu-west-1",
+            "tags": env_tags
+            | {
+                "shipyard:slot": slot,
+                "shipyard:bento": release["bento"],
+                "shipyard:model": release["model"],
+            },
+        }
+        target = plain(resources[f"scaling-target-{slot}"].inputs)
+        assert target["tags"] == env_tags | {"shipyard:slot": slot}
+        assert (target["minCapacity"], target["maxCapacity"]) == (2, 6)
+        variant = variants(resources)[slot]
+        assert variant["initialVariantWeight"] == STEPS[step].weights[slot]
+        assert variant["initialInstanceCount"] == 2
