@@ -52,6 +52,10 @@ def test_demo_gates_every_model_and_runs_the_engine(tmp_path: Path, repo: Path) 
     assert outcomes[0].startswith("=> promoted")
     assert outcomes[1].startswith("=> rolled back")
     assert outcomes[2].startswith("=> blocked")
+    # the monitor saw the drifted traffic and proposed a retrain, as the spec says
+    retrain = sorted((tmp_path / ".shipyard").rglob("retrain-*.md"))
+    assert retrain, result.stdout
+    assert "income" in retrain[-1].read_text(encoding="utf-8")
     assert "the story went as expected" in lines
     assert any(line.startswith("curl -s -X POST http://127.0.0.1:") for line in lines)
     assert (tmp_path / ".shipyard" / "reports" / "demo-gates.html").exists()

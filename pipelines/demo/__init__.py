@@ -1,6 +1,7 @@
 """The demo on the embedded default: a credit-risk model service taken through Shipyard —
 set up, offline gates, a release to production, a bad canary rolled back automatically, a
-biased model blocked before staging — then what runs, and how to call it."""
+biased model blocked before staging, drift in live traffic caught by the monitor — then what
+runs, and how to call it."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ TRAFFIC_RPS = 60.0
 def run_demo(ws: Workspace, say: Callable[[str], None], keep_serving: bool = False) -> int:
     """0 when every step did what the story says it should."""
     from pipelines.demo.gates import gate_variants
-    from pipelines.demo.story import finish, release
+    from pipelines.demo.story import finish, release, watch_drift
     from pipelines.init import init_workspace
 
     if not (ws.root / DEMO_SPEC).exists():
@@ -41,8 +42,13 @@ def run_demo(ws: Workspace, say: Callable[[str], None], keep_serving: bool = Fal
         as_expected &= release(ws, versions["faulty"], "faulty", {"rolled back"}, say)
         say(f"\n== 5. release v{versions['biased']} (biased): must be blocked before staging")
         as_expected &= release(ws, versions["biased"], "biased", {"blocked"}, say)
+        say(
+            "\n== 6. drifted applicants reach production: the monitor must catch the drift and "
+            "propose a retrain"
+        )
+        as_expected &= watch_drift(ws, say)
     finally:
-        say("\n== 6. what runs now")
+        say("\n== 7. what runs now")
         finish(ws, keep_serving, say)
     say("\nthe story went as expected" if as_expected else "\nSOMETHING DID NOT GO AS EXPECTED")
     return 0 if as_expected else 1

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
 from pipelines.workspace import Workspace
+from validators.spec.model import ModelDeployment
 
 Say = Callable[[str], None]
+# The demo model's input columns (the data set's, less the label and the sensitive feature).
+_COLUMNS = (
+    "age",
+    "income",
+    "debt_ratio",
+    "utilization",
+    "credit_history_months",
+    "num_credit_lines",
+    "late_payments_12m",
+    "loan_amount",
+    "loan_term_months",
+    "savings",
+    "employment",
+    "home",
+    "purpose",
+    "region",
+)
 
 
 def variant_file(ws: Workspace, version: str, variant: str) -> str:
@@ -35,7 +54,70 @@ def release(ws: Workspace, version: str, variant: str, expected: set[str], say: 
     outcome = apply_spec(load_spec(spec_file, ws.root), spec_file, ws, options, say)
     stages = ", ".join(f"{k} {v:.0f}s" for k, v in outcome.stages.items())
     say(f"=> {outcome.outcome}" + (f" ({stages})" if stages else ""))
+    if outcome.outcome == "rolled back":  # the story's rollback is the production canary's
+        return "rolled back" in expected and outcome.envs[-1].env == "production"
     return outcome.outcome in expected
+
+
+def watch_drift(ws: Workspace, say: Say) -> bool:
+    """Drifted applicants reach production; `shipyard monitor`, over the window of that
+    traffic, must see the drift and act as the spec says (propose a retrain)."""
+    import math
+    import time
+
+    from pipelines.monitor.engine import Options, monitor
+    from pipelines.monitor.report import render_text
+    from pipelines.targets import target_for
+    from validators.spec.loader import load_spec
+
+    spec_file = ws.root / "specs" / "credit-risk.yaml"
+    spec = load_spec(spec_file, ws.root)
+    endpoint = target_for(spec, "production", ws).state().endpoint
+    if endpoint is None:
+        say("production does not run: nothing to monitor")
+        return False
+    started = time.time()
+    statuses = _send_drifted(ws, spec, endpoint, DRIFTED_ROWS, DRIFTED_RPS)
+    window = f"{math.ceil(time.time() - started) + 2}s"
+    say(
+        f"sent {sum(statuses.values())} applicants from the generator's drift mode to "
+        f"production at {DRIFTED_RPS:g} rps (answers: {dict(statuses)})"
+    )
+    say(f"$ shipyard monitor {spec_file.relative_to(ws.root)} --env production --window {window}")
+    result = monitor([spec_file], ws, Options(env="production", window=window), say)
+    say(render_text(result))
+    taken = [t.action for run in result.runs for t in run.actions if t.done]
+    drifted = any(not r.passed for run in result.runs for r in run.results if r.gate == "drift")
+    return drifted and taken == ["propose_retrain"]
+
+
+DRIFTED_ROWS, DRIFTED_RPS = 1500, 100.0
+
+
+def _send_drifted(
+    ws: Workspace, spec: ModelDeployment, endpoint: str, count: int, rps: float
+) -> Counter[int]:
+    """`count` drifted applicants, typed as the evaluation rows, one per request at `rps`."""
+    import math
+    import time
+
+    from pipelines.demo.dataset import generate
+    from pipelines.serving import sample_rows
+    from pipelines.traffic import Replay
+
+    example = sample_rows(spec, ws.root, list(_COLUMNS), 1)[0]
+    typed = {k: type(v) for k, v in example.items() if v is not None}
+    rows = [
+        {
+            k: None if isinstance(v, float) and math.isnan(v) else typed.get(k, float)(v)
+            for k, v in record.items()
+            if k in _COLUMNS
+        }
+        for record in generate(count, 7, drift=True).to_dict(orient="records")
+    ]
+    replay = Replay(f"{endpoint}/predict", rows, rps).start()
+    time.sleep(count / rps)
+    return replay.stop()
 
 
 def finish(ws: Workspace, keep_serving: bool, say: Say) -> None:
@@ -75,20 +157,4 @@ def _example_row(ws: Workspace) -> str:
     from validators.spec.loader import load_spec
 
     spec = load_spec(ws.root / "specs" / "credit-risk.yaml", ws.root)
-    columns = [
-        "age",
-        "income",
-        "debt_ratio",
-        "utilization",
-        "credit_history_months",
-        "num_credit_lines",
-        "late_payments_12m",
-        "loan_amount",
-        "loan_term_months",
-        "savings",
-        "employment",
-        "home",
-        "purpose",
-        "region",
-    ]
-    return json.dumps(sample_rows(spec, ws.root, columns, 1)[0])
+    return json.dumps(sample_rows(spec, ws.root, list(_COLUMNS), 1)[0])
