@@ -90,23 +90,41 @@ class LoadReport:
         return failed / total if total else 1.0
 
 
-def hey(
-    url: str, body: dict[str, Any] | None, rps: float, duration_s: float, connections: int = 8
-) -> LoadReport:
-    """Fixed-rate load: `connections` workers, each at rps/connections requests per second
-    (rps 0: as fast as possible). A body makes it a JSON POST, else a GET."""
+def hey_command(
+    url: str,
+    body_file: Path | None,
+    rps: float,
+    duration_s: float,
+    connections: int = 8,
+    keepalive: bool = True,
+) -> list[str]:
+    """The `hey` command line of a fixed-rate load: `connections` workers, each at
+    rps/connections requests per second (rps 0: as fast as possible). A body file makes it a
+    JSON POST, else a GET; without keep-alive every request opens its own connection."""
     binary = shutil.which("hey")
     if binary is None:
         raise ServingError("the load client `hey` is not installed", hint=HEY_HINT)
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump(body, handle)
     argv = [binary, "-z", f"{duration_s}s", "-c", str(connections), "-t", "10"]
     if rps > 0:
         argv += ["-q", f"{max(rps / connections, 0.1):.3f}"]
-    if body is not None:
-        argv += ["-m", "POST", "-T", "application/json", "-D", handle.name]
+    if body_file is not None:
+        argv += ["-m", "POST", "-T", "application/json", "-D", str(body_file)]
+    if not keepalive:
+        argv.append("-disable-keepalive")
+    return [*argv, url]
+
+
+def hey(
+    url: str, body: dict[str, Any] | None, rps: float, duration_s: float, connections: int = 8
+) -> LoadReport:
+    """Run a fixed-rate load (see `hey_command`) and parse what it measured."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(body, handle)
     try:
-        out = subprocess.run([*argv, url], capture_output=True, text=True, timeout=duration_s + 60)
+        argv = hey_command(
+            url, Path(handle.name) if body is not None else None, rps, duration_s, connections
+        )
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=duration_s + 60)
     finally:
         Path(handle.name).unlink(missing_ok=True)
     return parse_hey(out.stdout)
@@ -228,6 +246,12 @@ def parse_metrics(text: str, endpoint: str) -> SlotSample:
 
 
 def scrape(metrics_url: str, endpoint: str, timeout: float = 5.0) -> SlotSample:
+    """The cumulative counters of `endpoint`: from the server's /metrics, or from Prometheus
+    when the slot names it (`prometheus+http://…`, see validators/prometheus.py)."""
+    if metrics_url.startswith("prometheus+"):
+        from validators.prometheus import read_sample
+
+        return read_sample(metrics_url, endpoint, timeout)
     try:
         with urllib.request.urlopen(metrics_url, timeout=timeout) as response:
             return parse_metrics(response.read().decode(), endpoint)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 from stacks.errors import StackError
 
@@ -125,10 +126,24 @@ class PrometheusQueries:
     latency_p95_ms: str
 
 
+def slot_selector(config: KubernetesTargetConfig, slot: str) -> str:
+    """PromQL label matchers of the series of `slot`'s pods, as the Prometheus Helm chart
+    labels scraped pods (`namespace`, `pod`)."""
+    return f'namespace="{config.target_namespace}",pod=~"{config.object_name(slot)}-.+"'
+
+
+def slot_metrics_url(config: KubernetesTargetConfig, slot: str) -> str:
+    """Where canary analysis reads `slot`'s counters: Prometheus, summed over the slot's pods
+    (one pod's /metrics is not the slot, and the Service is not reachable from a CI runner);
+    the `prometheus+http://…/?match=SELECTOR` form validators/prometheus.py reads."""
+    selector = urlencode({"match": slot_selector(config, slot)})
+    return f"prometheus+{config.prometheus_url.rstrip('/')}/?{selector}"
+
+
 def prometheus_queries(config: KubernetesTargetConfig, slot: str) -> PrometheusQueries:
-    """Queries over the pods of `slot`, as the Prometheus Helm chart labels scraped pods
-    (`namespace`, `pod`); the pods carry the `prometheus.io/*` scrape annotations."""
-    pods = f'namespace="{config.target_namespace}",pod=~"{config.object_name(slot)}-.+"'
+    """Queries over the pods of `slot` (see `slot_selector`); the pods carry the
+    `prometheus.io/*` scrape annotations."""
+    pods = slot_selector(config, slot)
     window = config.metrics_window
     total = f"sum(rate(bentoml_service_request_total{{{pods}}}[{window}]))"
     errors = (

@@ -18,6 +18,7 @@ from stacks.kubernetes.config import (
     KubernetesTargetConfig,
     PrometheusQueries,
     prometheus_queries,
+    slot_metrics_url,
 )
 from stacks.local.config import Desired
 from stacks.target import (
@@ -72,9 +73,8 @@ class KubernetesTarget:
         release = desired.slots[slot.value]
         service = f"{self.config.object_name(slot.value)}.{self.config.target_namespace}"
         url = f"http://{service}.svc.cluster.local:{SERVICE_PORT}"
-        return SlotState(
-            slot, Release(release["bento"], release["model"]), url, f"{url}/metrics", weight
-        )
+        metrics = slot_metrics_url(self.config, slot.value)
+        return SlotState(slot, Release(release["bento"], release["model"]), url, metrics, weight)
 
     # --- changing -----------------------------------------------------------------------
 
