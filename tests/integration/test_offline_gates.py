@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,8 +19,31 @@ from validators.registry import RegistryError
 from validators.spec.loader import load_spec
 from validators.spec.model import ModelDeployment
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_aliases")]
 Demo = tuple[Workspace, InitResult]
+ALIASES = ("staging", "production")
+
+
+@pytest.fixture
+def no_aliases(demo: Demo) -> Iterator[None]:
+    """No release of the demo model is staged or in production (other tests of the session's
+    demo project deploy and roll back): the champion gates have nothing to compare with.
+    The aliases are put back afterwards."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    ws, _ = demo
+    client = MlflowClient(tracking_uri=ws.mlflow_uri, registry_uri=ws.mlflow_uri)
+    aliases = client.get_registered_model("credit-risk").aliases
+    held = {name: aliases[name] for name in ALIASES if name in aliases}
+    for name in held:
+        client.delete_registered_model_alias("credit-risk", name)
+    yield
+    for name in ALIASES:
+        with contextlib.suppress(MlflowException):
+            client.delete_registered_model_alias("credit-risk", name)
+    for name, version in held.items():
+        client.set_registered_model_alias("credit-risk", name, version)
 
 
 def spec_for(ws: Workspace, version: str) -> ModelDeployment:
