@@ -82,6 +82,22 @@ class Registry:
         """Point `models:/name@alias` at `version` (aliases follow promotions)."""
         self._client().set_registered_model_alias(name, alias, version)
 
+    def register_copy(self, name: str, version: str) -> str:
+        """A new version of `name` from the same model files, run and training-data tag, as a
+        retrain that came out the same registers; its number."""
+        import mlflow
+
+        mlflow.set_tracking_uri(self.tracking_uri)  # where the logged model is looked up
+        client = self._client()
+        source = client.get_model_version(name, version)
+        copy = client.create_model_version(
+            name,
+            source.source,
+            run_id=source.run_id,
+            tags={k: v for k, v in source.tags.items() if k == "shipyard.training_data"},
+        )
+        return str(copy.version)
+
     def download_location(self, version: ModelVersion) -> str:
         """Where the version's artifacts are (e.g. `file:///.../artifacts`)."""
         return str(self._client().get_model_version_download_uri(version.name, version.version))
