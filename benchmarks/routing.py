@@ -74,6 +74,7 @@ from stacks.local.host import find_nginx
 from stacks.local.providers.bento_server import port_free
 from stacks.target import Release, Slot, Target, target_factory
 from validators.spec.loader import load_spec
+from validators.spec.model import ModelDeployment
 from validators.spec.resolved import with_defaults
 
 REPO = Path(__file__).resolve().parent.parent
@@ -108,10 +109,10 @@ def say(message: str) -> None:
 # --- setup ------------------------------------------------------------------------------
 
 
-def demo_body(bento_path: Path) -> tuple[str, str]:
+def demo_body(bento_path: Path, holdout: Path = HOLDOUT) -> tuple[str, str]:
     """The API route and a JSON body with the first holdout row, typed as the Bento expects."""
     config = json.loads((bento_path / "src" / "shipyard.json").read_text(encoding="utf-8"))
-    with HOLDOUT.open(encoding="utf-8", newline="") as handle:
+    with holdout.open(encoding="utf-8", newline="") as handle:
         row = next(csv.DictReader(handle))
     typed = {c["name"]: PYTYPES[c["type"]](row[c["name"]]) for c in config["columns"]}
     return f"/{config['api']}", json.dumps({"rows": [typed]})
@@ -126,6 +127,21 @@ def free_environment(spec: str) -> str:
         if all(port_free(p) for p in ports):
             return name
     raise RuntimeError("no environment name with free ports found")
+
+
+def bench_target(
+    spec: ModelDeployment, ws: Workspace, tmp: Path
+) -> tuple[Target, LocalTargetConfig]:
+    """A local target for `spec` in an environment of its own whose ports are free, its state
+    under `tmp`, the Bentos from `ws`'s store."""
+    config = LocalTargetConfig(
+        spec=spec.metadata.name,
+        environment=free_environment(spec.metadata.name),
+        state_dir=tmp / "state",
+        bentoml_home=ws.bentoml_home,
+        max_body=with_defaults(spec).service.max_request_bytes,
+    )
+    return target_factory("local")(config), config
 
 
 @contextmanager
@@ -750,14 +766,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="shipyard-routing-"))
     body_file = tmp / "body.json"
     body_file.write_text(body, encoding="utf-8")
-    config = LocalTargetConfig(
-        spec=spec.metadata.name,
-        environment=free_environment(spec.metadata.name),
-        state_dir=tmp / "state",
-        bentoml_home=ws.bentoml_home,
-        max_body=with_defaults(spec).service.max_request_bytes,
-    )
-    target = target_factory("local")(config)
+    target, config = bench_target(spec, ws, tmp)
     env = Env(target, config, route, body, Load(args.threads, args.connections, body_file))
     release = Release(bento.tag, spec.model.uri)
     say(
