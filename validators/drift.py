@@ -255,23 +255,12 @@ def feature_drift(
     and Wasserstein on the finite values, categorical ones the chi-square test p-value.
     """
     ref_counts, cur_counts = profile.reference, profile.counts(current)
-    extra: dict[str, float] = (
+    extra: dict[str, Any] = (
         _numeric_stats(reference, current, profile.scale)
         if profile.kind == "numeric"
         else {"chi2_pvalue": _chi2_pvalue(ref_counts, cur_counts)}
     )
-    return FeatureDrift(
-        feature=profile.name,
-        kind=profile.kind,
-        psi=psi(ref_counts, cur_counts),
-        js=js_distance(ref_counts, cur_counts),
-        missing_reference=float(ref_counts[-1] / ref_counts.sum()),
-        missing_current=float(cur_counts[-1] / cur_counts.sum()),
-        buckets=tuple(profile.labels()),
-        reference_counts=profile.reference_counts,
-        current_counts=tuple(int(c) for c in cur_counts),
-        **extra,
-    )
+    return replace(binned_drift(profile, cur_counts), **extra)
 
 
 def binned_drift(profile: FeatureProfile, current_counts: NDArray[Any]) -> FeatureDrift:
