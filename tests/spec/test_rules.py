@@ -190,6 +190,19 @@ def test_weights_not_ending_at_100() -> None:
     ]
 
 
+def test_an_aws_canary_too_short_for_cloudwatch() -> None:
+    """The base canary pauses 30 s + 1 m: on aws it could never be judged."""
+    aws = ((*PROD, "target"), "aws")
+    issues = check_spec(spec(aws))
+    assert issues == [
+        Issue(STEPS, msg.AWS_CANARY_TOO_SHORT.format(analysed="90s"),
+              msg.AWS_CANARY_TOO_SHORT_HINT, True)
+    ]  # fmt: skip
+    assert check_spec(spec(aws, ((*STEPS, 1, "pause"), "4m"))) == []
+    assert check_spec(spec(aws, ((*ROLLOUT, "strategy"), "direct"), (STEPS, DELETE))) == []
+    assert check_spec(spec(((*STEPS, 1, "pause"), "1s"))) == []  # kubernetes reads Prometheus
+
+
 @pytest.mark.parametrize("steps", [DELETE, []], ids=["no-steps", "empty-steps"])
 def test_canary_without_steps(steps: object) -> None:
     issues = check_spec(spec((STEPS, steps)))

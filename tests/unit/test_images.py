@@ -29,7 +29,7 @@ environments:
     replicas: 2
 {settings}
     rollout:
-      steps: [{{weight: 10}}, {{pause: 30s}}, {{weight: 50}}, {{weight: 100}}]
+      steps: [{{weight: 10}}, {{pause: 5m}}, {{weight: 50}}, {{weight: 100}}]
 """
 K8S = "    kubernetes: {{image: {image}, host: credit.example.com}}"
 AWS = "    aws: {{image: {image}, role_arn: 'arn:aws:iam::1:role/sm', region: eu-west-1}}"

@@ -14,6 +14,7 @@ from validators.spec.fields import BOUNDED_METRICS, LOWER_IS_BETTER
 from validators.spec.findings import Issue, Path_
 
 Exists = Callable[[str], bool]
+AWS_MIN_ANALYSIS_S = 300.0
 
 
 def check_spec(spec: m.ModelDeployment, exists: Exists | None = None) -> list[Issue]:
@@ -49,6 +50,8 @@ def _environments(envs: list[m.Environment]) -> Iterator[Issue]:
             yield from _approval(approval, (*here, "approvals", j))
         if env.rollout is not None:
             yield from _rollout(env.rollout, (*here, "rollout"))
+            if env.target == "aws":
+                yield from _cloudwatch_rollout(env.rollout, (*here, "rollout"))
 
 
 def _approval(approval: m.Approval, here: Path_) -> Iterator[Issue]:
@@ -90,6 +93,19 @@ def _rollout(rollout: m.Rollout, here: Path_) -> Iterator[Issue]:
             msg.WEIGHTS_NOT_ENDING_AT_100.format(weight=weight),
             msg.WEIGHTS_NOT_ENDING_HINT,
         )
+
+
+def _cloudwatch_rollout(rollout: m.Rollout, here: Path_) -> Iterator[Issue]:
+    """A canary on `aws` is judged on CloudWatch, which SageMaker fills once a minute and a
+    minute or more late: a shorter analysis never gathers the requests to judge."""
+    steps = rollout.steps or []
+    if rollout.strategy == "direct" or not steps:
+        return
+    durations = [s.pause or (s.analysis.duration if s.analysis else None) for s in steps]
+    analysed = sum(parse_duration(d) for d in durations if d)
+    if analysed < AWS_MIN_ANALYSIS_S:
+        text = msg.AWS_CANARY_TOO_SHORT.format(analysed=f"{analysed:g}s")
+        yield Issue((*here, "steps"), text, msg.AWS_CANARY_TOO_SHORT_HINT, True)
 
 
 def _gates(spec: m.ModelDeployment) -> Iterator[Issue]:

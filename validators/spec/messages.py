@@ -45,6 +45,14 @@ STEP_ONE_OF = "a canary step takes exactly one of `weight`, `pause`, `analysis`;
 WEIGHTS_NOT_INCREASING = "weight {weight} is not above the previous weight {previous}"
 WEIGHTS_NOT_ENDING_AT_100 = "the last weight is {weight}; canary weights must end at 100"
 WEIGHTS_NOT_ENDING_HINT = "add a last step `- weight: 100` to finish the rollout"
+AWS_CANARY_TOO_SHORT = (
+    "the canary pauses for analysis {analysed} in all; on `aws` it is judged on CloudWatch, "
+    "which SageMaker fills once a minute and a minute or more late, so it would never gather "
+    "the requests to judge and would always be rolled back"
+)
+AWS_CANARY_TOO_SHORT_HINT = (
+    "give the `pause`/`analysis` steps 5m or more in all, e.g. `- pause: 5m`"
+)
 CANARY_WITHOUT_STEPS = "strategy `canary` needs `steps` with weights ending at 100"
 DIRECT_WITH_STEPS = "strategy `direct` takes no `steps`"
 DIRECT_WITH_STEPS_HINT = "remove `steps`, or set `strategy: canary`"

@@ -319,7 +319,10 @@ class Rollout(SpecObject):
         "canary: shift traffic in steps with analysis; direct: replace at once. Default: canary "
         "when steps are given, else direct."
     )
-    steps: list[CanaryStep] | None = opt("Canary steps, in order; weights must end at 100.")
+    steps: list[CanaryStep] | None = opt(
+        "Canary steps, in order; weights must end at 100. On `aws` (judged on CloudWatch) the "
+        "pause and analysis steps must add up to 5m or more."
+    )
     analysis: Analysis | None = opt("Canary analysis settings.")
 
 
