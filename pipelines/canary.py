@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pipelines.predlog import LogTail
 from pipelines.rollout import AnalysisRun, Assessment, Measurement, Phase, Policy, assess
 from stacks.target import Slot, Target
-from validators.serving import ServingError, SlotSample, scrape
+from validators.serving import ServingError, open_slot_metrics
 from validators.spec.resolved import ResolvedRollout
 
 Say = Callable[[str], None]
@@ -27,23 +27,20 @@ class CanaryResult:
 
 
 class _Probe:
-    """Samples of both slots since the canary started: /metrics deltas from a baseline and
-    the prediction outputs logged since. Cumulative, so a 10% canary on light traffic
-    reaches `min_requests` and stays judged (as a PromQL window over the canary would)."""
+    """Samples of both slots since the canary started: counter deltas from a baseline (or
+    CloudWatch windows from the start) and the prediction outputs logged since. Cumulative,
+    so a 10% canary on light traffic reaches `min_requests` and stays judged (as a PromQL
+    window over the canary would)."""
 
     def __init__(self, target: Target, api: str) -> None:
         slots = target.state().slots
-        self.endpoint = f"/{api}"
-        self.urls = {slot: slots[slot].metrics_url for slot in (Slot.STABLE, Slot.CANARY)}
-        self.logs = {s: LogTail(slots[s].prediction_log).skip_existing() for s in self.urls}
-        self.baseline = {slot: self._scrape(slot) for slot in self.urls}
-        self.outputs: dict[Slot, list[float]] = {slot: [] for slot in self.urls}
-
-    def _scrape(self, slot: Slot) -> SlotSample:
-        return scrape(self.urls[slot], self.endpoint)
+        kept = (Slot.STABLE, Slot.CANARY)
+        self.metrics = {s: open_slot_metrics(slots[s].metrics_url, f"/{api}") for s in kept}
+        self.logs = {s: LogTail(slots[s].prediction_log).skip_existing() for s in kept}
+        self.outputs: dict[Slot, list[float]] = {slot: [] for slot in kept}
 
     def measure(self) -> Measurement:
-        delta = {slot: self._scrape(slot).since(self.baseline[slot]) for slot in self.urls}
+        delta = {slot: metrics.read() for slot, metrics in self.metrics.items()}
         for slot, tail in self.logs.items():
             self.outputs[slot] += tail.read()
         return Measurement(

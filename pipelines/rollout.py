@@ -4,8 +4,10 @@ Rollouts' `assessMetricStatus` — Successful, Failed, Inconclusive or Error.
 Sound on small samples: nothing is judged before the canary has `min_requests` requests;
 the error rate fails only when a one-sided binomial test says it exceeds the spec's limit;
 latency fails only when the canary's p95 is over the limit *and* a Mann-Whitney test says
-the canary is slower than stable (when stable has enough requests to compare); the output
-distribution fails only on a significant Kolmogorov-Smirnov shift.
+the canary is slower than stable (when both have histograms and stable has enough requests
+to compare; CloudWatch gives a p95, not a histogram, so there the limit alone decides, as in
+an Argo AnalysisTemplate); a p95 the metrics cannot give is an Error, never a pass; the
+output distribution fails only on a significant Kolmogorov-Smirnov shift.
 """
 
 from __future__ import annotations
@@ -67,6 +69,11 @@ def quantile_ms(sample: SlotSample, q: float) -> float:
     return math.nan
 
 
+def p95_ms(sample: SlotSample) -> float:
+    """The sample's p95 latency in ms: the source's own (CloudWatch) or the histogram's."""
+    return sample.p95_ms if sample.p95_ms is not None else quantile_ms(sample, 0.95)
+
+
 def _expand(sample: SlotSample, cap: int = 5000) -> list[float]:
     """Bucket midpoints repeated by count (scaled down to `cap` values), for rank tests."""
     out: list[float] = []
@@ -101,6 +108,15 @@ def assess(policy: Policy, m: Measurement) -> Assessment:
     }
     if m.stable.requests:
         values["stable_error_rate"] = m.stable.errors / m.stable.requests
+    if policy.latency_p95_ms is not None and math.isnan(p95_ms(canary)):
+        return Assessment(
+            Phase.ERROR,
+            (
+                f"the canary served {canary.requests:.0f} requests but its metrics give no "
+                "p95 latency to judge",
+            ),
+            values,
+        )
     reasons: list[str] = []
     # The limit is absolute, as an Argo AnalysisTemplate's successCondition: errors the
     # stable slot also has (a shared dependency down) do not excuse the canary.
@@ -120,12 +136,13 @@ def assess(policy: Policy, m: Measurement) -> Assessment:
 
 
 def _latency(policy: Policy, m: Measurement, values: dict[str, float], stats: Any) -> list[str]:
-    p95 = quantile_ms(m.canary, 0.95)
+    p95 = p95_ms(m.canary)
     values["canary_p95_ms"] = p95
     if policy.latency_p95_ms is None or not p95 > policy.latency_p95_ms:
         return []
-    values["stable_p95_ms"] = quantile_ms(m.stable, 0.95)
-    if m.stable.requests >= policy.min_requests:
+    values["stable_p95_ms"] = p95_ms(m.stable)
+    both_histograms = bool(m.canary.buckets and m.stable.buckets)
+    if both_histograms and m.stable.requests >= policy.min_requests:
         test = stats.mannwhitneyu(
             _expand(m.canary),
             _expand(m.stable),

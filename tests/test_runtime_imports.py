@@ -29,6 +29,7 @@ MODULES = {
     "model-signing": "model_signing.signing",
     "pyopenssl": "OpenSSL.crypto",
     "pyarrow": "pyarrow.json",
+    "boto3": "boto3",
 }
 
 

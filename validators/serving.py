@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from validators.errors import ValidatorError
 from validators.gate import GateResult, compare, stopwatch
@@ -205,11 +205,14 @@ _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 @dataclass(frozen=True)
 class SlotSample:
-    """Cumulative counters of one server's API endpoint: requests, 5xx, latency histogram."""
+    """Counts of one slot's API endpoint: requests, 5xx answers, and latency as a histogram
+    (cumulative counters) or as a p95 the source computed over the same requests (CloudWatch
+    keeps no histogram)."""
 
     requests: float = 0.0
     errors: float = 0.0
     buckets: tuple[tuple[float, float], ...] = field(default_factory=tuple)  # (le, cumulative)
+    p95_ms: float | None = None
 
     def since(self, earlier: SlotSample) -> SlotSample:
         """The counts between `earlier` and this sample (a restart resets to this sample)."""
@@ -248,6 +251,11 @@ def parse_metrics(text: str, endpoint: str) -> SlotSample:
 def scrape(metrics_url: str, endpoint: str, timeout: float = 5.0) -> SlotSample:
     """The cumulative counters of `endpoint`: from the server's /metrics, or from Prometheus
     when the slot names it (`prometheus+http://…`, see validators/prometheus.py)."""
+    if metrics_url.startswith("cloudwatch://"):
+        raise ServingError(
+            f"{metrics_url} keeps statistics per period, not counters since a server started",
+            hint="read it as a window (open_slot_metrics, validators/cloudwatch.py)",
+        )
     if metrics_url.startswith("prometheus+"):
         from validators.prometheus import read_sample
 
@@ -257,3 +265,31 @@ def scrape(metrics_url: str, endpoint: str, timeout: float = 5.0) -> SlotSample:
             return parse_metrics(response.read().decode(), endpoint)
     except OSError as exc:
         raise ServingError(f"cannot read metrics at {metrics_url}: {exc}") from None
+
+
+class SlotMetrics(Protocol):
+    def read(self) -> SlotSample:
+        """What the slot served since the reader was opened."""
+        ...
+
+
+class _CounterDelta:
+    """Cumulative counters read against a baseline taken when the reader opens."""
+
+    def __init__(self, metrics_url: str, endpoint: str, timeout: float) -> None:
+        self.metrics_url, self.endpoint, self.timeout = metrics_url, endpoint, timeout
+        self.baseline = scrape(metrics_url, endpoint, timeout)
+
+    def read(self) -> SlotSample:
+        return scrape(self.metrics_url, self.endpoint, self.timeout).since(self.baseline)
+
+
+def open_slot_metrics(metrics_url: str, endpoint: str, timeout: float = 5.0) -> SlotMetrics:
+    """What the slot `metrics_url` names serves from now on: counters (/metrics, Prometheus)
+    against a baseline read now, or CloudWatch windows that start now (the endpoint is the
+    variant's single invocation path there)."""
+    if metrics_url.startswith("cloudwatch://"):
+        from validators.cloudwatch import CloudWatchWindow
+
+        return CloudWatchWindow(metrics_url, timeout)
+    return _CounterDelta(metrics_url, endpoint, timeout)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pipelines.rollout import quantile_ms
+from pipelines.rollout import p95_ms
 from validators.drift import (
     FeatureProfile,
     Profile,
@@ -103,7 +103,7 @@ def slo_results(sample: SlotSample, slo: SloMonitor, since: str) -> list[GateRes
     evidence = {"requests": sample.requests, "errors": sample.errors, "measured_since": since}
     out = []
     for name, limit, value in (
-        ("latency p95 ms", slo.latency_p95_ms, quantile_ms(sample, 0.95)),
+        ("latency p95 ms", slo.latency_p95_ms, p95_ms(sample)),
         (
             "error rate",
             slo.error_rate_max,

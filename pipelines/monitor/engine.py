@@ -2,8 +2,9 @@
 
 Per spec with a `monitoring` section and a release running in the environment: stream the
 window's prediction logs against the baseline (input drift, output shift, live accuracy when
-a feedback file is given), difference `/metrics` snapshots for p95 latency and error rate,
-then take the configured action on a breach and record it in the ledger.
+a feedback file is given), difference `/metrics` snapshots for p95 latency and error rate
+(or ask CloudWatch for the window, on aws), then take the configured action on a breach and
+record it in the ledger.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from pipelines.monitor.actions import Taken, decide, drifting, folder, take
 from pipelines.monitor.baseline import Baseline, load_baseline
 from pipelines.monitor.feedback import Feedback, load_feedback
 from pipelines.monitor.logs import ReadStats
-from pipelines.monitor.metrics import Point, Snapshot, load_snapshots, save_snapshot, window_sample
+from pipelines.monitor.metrics import (
+    Point,
+    Snapshot,
+    combined,
+    load_snapshots,
+    save_snapshot,
+    window_sample,
+)
 from pipelines.monitor.scan import Scan, drift_results, scan
 from pipelines.monitor.stream import OUTPUT, Window
 from pipelines.specs import SPECS_DIR
@@ -208,12 +216,28 @@ def _feedback(spec: ModelDeployment, baseline: Baseline, path: Path | None) -> F
     return load_feedback(path, baseline.kinds, spec.data.label if spec.data else None)
 
 
+def _slo_from_windows(slo: m.SloMonitor, urls: list[str], run: MonitorRun) -> list[GateResult]:
+    """The SLO checks on sources that keep per-period statistics (CloudWatch): the run's
+    window asked directly, no snapshots."""
+    from validators.cloudwatch import read_span
+
+    try:
+        sample = combined([read_span(url, run.start, run.end) for url in urls])
+    except ServingError as exc:
+        return [GateResult("slo", "metrics", False, None, None, error=exc.message)]
+    when = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(run.start))
+    return checks.slo_results(sample, slo, when)
+
+
 def _slo(
     spec: ModelDeployment, state: TargetState, ws: Workspace, run: MonitorRun
 ) -> tuple[MonitorRun, list[GateResult]]:
     assert spec.monitoring is not None
     assert spec.monitoring.slo is not None
     endpoint = f"/{with_defaults(spec).service.api}"
+    urls = [st.metrics_url for st in state.slots.values()]
+    if any(url.startswith("cloudwatch://") for url in urls):
+        return run, _slo_from_windows(spec.monitoring.slo, urls, run)
     try:
         now = Snapshot(
             run.end, {s.value: scrape(st.metrics_url, endpoint) for s, st in state.slots.items()}

@@ -52,15 +52,19 @@ class Snapshot:
 
 
 def combined(samples: list[SlotSample]) -> SlotSample:
-    """The counts of several servers added up (latency buckets by upper bound)."""
+    """The counts of several servers added up (latency buckets by upper bound). Percentiles
+    a source computed (CloudWatch) do not add up: the highest of the slots that served is
+    kept, which can only overstate the p95."""
     buckets: dict[float, float] = {}
     for sample in samples:
         for le, n in sample.buckets:
             buckets[le] = buckets.get(le, 0.0) + n
+    p95s = [s.p95_ms for s in samples if s.p95_ms is not None and s.requests]
     return SlotSample(
         sum(s.requests for s in samples),
         sum(s.errors for s in samples),
         tuple(sorted(buckets.items())),
+        max(p95s) if p95s else None,
     )
 
 

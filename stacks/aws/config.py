@@ -4,8 +4,9 @@ its resources get, and the CloudWatch metrics canary analysis reads."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 from stacks.errors import StackError
 
@@ -86,30 +87,20 @@ class AwsTargetConfig:
 
 
 @dataclass(frozen=True)
-class CloudWatchMetric:
-    name: str
-    statistic: str  # Sum, Average, or a percentile such as p95
-    unit: str
-
-
-@dataclass(frozen=True)
 class CloudWatchSource:
-    """Where and what canary analysis reads for one slot (one production variant).
-    Error rate is `errors / invocations` over the same period."""
+    """Where canary analysis reads one slot's metrics: its production variant's series in
+    CloudWatch (validators/cloudwatch.py says which metrics and statistics)."""
 
     region: str | None
     namespace: str
     dimensions: dict[str, str]
     period_s: int
-    invocations: CloudWatchMetric = field(
-        default_factory=lambda: CloudWatchMetric("Invocations", "Sum", "Count")
-    )
-    errors: CloudWatchMetric = field(
-        default_factory=lambda: CloudWatchMetric("Invocation5XXErrors", "Sum", "Count")
-    )
-    latency_p95: CloudWatchMetric = field(
-        default_factory=lambda: CloudWatchMetric("ModelLatency", "p95", "Microseconds")
-    )
+
+    @property
+    def url(self) -> str:
+        """The `cloudwatch://REGION/NAMESPACE?Name=value&...&period=SECONDS` a slot names."""
+        query = urlencode({**self.dimensions, "period": str(self.period_s)})
+        return f"cloudwatch://{self.region}/{self.namespace}?{query}"
 
 
 def cloudwatch_source(config: AwsTargetConfig, slot: str) -> CloudWatchSource:

@@ -76,12 +76,11 @@ class AwsTarget:
 
     def _slot_state(self, slot: Slot, desired: Desired, weight: int) -> SlotState:
         """`url` invokes the endpoint (send `X-Amzn-SageMaker-Target-Variant: <slot>` to pin
-        the variant); `metrics_url` names the variant's CloudWatch dimensions."""
+        the variant); `metrics_url` names the variant's CloudWatch series, which canary
+        analysis reads (validators/cloudwatch.py)."""
         release = desired.slots[slot.value]
         url = self._endpoint_url()
-        source = self.metrics_source(slot)
-        query = "&".join(f"{key}={value}" for key, value in source.dimensions.items())
-        metrics = f"cloudwatch://{source.region}/{source.namespace}?{query}"
+        metrics = self.metrics_source(slot).url
         return SlotState(slot, Release(release["bento"], release["model"]), url, metrics, weight)
 
     # --- changing -----------------------------------------------------------------------

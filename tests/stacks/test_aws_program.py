@@ -141,10 +141,10 @@ def test_cloudwatch_metrics_are_per_variant() -> None:
     assert source.region == "eu-west-1"
     assert source.namespace == "AWS/SageMaker"
     assert source.dimensions == {"EndpointName": "credit-risk-production", "VariantName": "canary"}
-    assert (source.invocations.name, source.invocations.statistic) == ("Invocations", "Sum")
-    assert (source.errors.name, source.errors.statistic) == ("Invocation5XXErrors", "Sum")
-    assert (source.latency_p95.name, source.latency_p95.statistic) == ("ModelLatency", "p95")
-    assert source.latency_p95.unit == "Microseconds"
+    assert source.url == (
+        "cloudwatch://eu-west-1/AWS/SageMaker"
+        "?EndpointName=credit-risk-production&VariantName=canary&period=60"
+    )
 
 
 def test_config_rejects_what_sagemaker_refuses() -> None:
