@@ -174,6 +174,24 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
+class SageMakerContract:
+    """ASGI middleware: SageMaker's container contract on BentoML's own routes, so the image
+    `bentoml containerize` makes runs as a SageMaker model as it is: `GET /ping` is
+    `/readyz`, `POST /invocations` is the API (same body, same answer, same metrics). The
+    port, 8080 there, comes from BENTOML_PORT, which the aws target sets."""
+
+    def __init__(self, app: Any, api: str) -> None:
+        self.app = app
+        self.routes = {("GET", "/ping"): "/readyz", ("POST", "/invocations"): "/" + api}
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            to = self.routes.get((scope.get("method"), scope.get("path")))
+            if to is not None:
+                scope = {**scope, "path": to, "raw_path": to.encode()}
+        await self.app(scope, receive, send)
+
+
 def _load(path: str) -> Any:
     """The fastest predictor the MLflow model offers: the raw sklearn estimator when the
     model has that flavour (skipping the pyfunc wrapper), else the pyfunc model."""
@@ -237,3 +255,4 @@ SERVICE: Any = ModelService  # a bentoml.Service once decorated
 # pydantic TypeAdapter each time, ~15% of a worker's event-loop CPU); it is always JSON here.
 SERVICE.apis[CONFIG["api"]].output_spec.media_type = "application/json"
 SERVICE.add_asgi_middleware(BodyLimit, limit=int(CONFIG["max_request_bytes"]))
+SERVICE.add_asgi_middleware(SageMakerContract, api=CONFIG["api"])

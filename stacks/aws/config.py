@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from stacks.errors import StackError
 
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
+SAGEMAKER_PORT = 8080  # the container contract: GET /ping, POST /invocations
 VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 _MAX_ENDPOINT_NAME = 63
 

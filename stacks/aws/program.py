@@ -10,7 +10,7 @@ from __future__ import annotations
 import pulumi
 from pulumi_aws import appautoscaling, sagemaker
 
-from stacks.aws.config import VARIANT_DIMENSION, AwsTargetConfig
+from stacks.aws.config import SAGEMAKER_PORT, VARIANT_DIMENSION, AwsTargetConfig
 from stacks.local.config import Desired
 
 
@@ -54,6 +54,9 @@ def _model(config: AwsTargetConfig, slot: str, release: dict[str, str]) -> sagem
         "SHIPYARD_SPEC": config.spec,
         "SHIPYARD_SLOT": slot,
         "BENTOML_DO_NOT_TRACK": "true",
+        # SageMaker runs the image with `serve` and talks to port 8080; the Bento answers
+        # /ping and /invocations itself (pipelines/bento/service.py).
+        "BENTOML_PORT": str(SAGEMAKER_PORT),
     }
     return sagemaker.Model(
         f"model-{slot}",

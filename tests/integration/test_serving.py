@@ -124,6 +124,21 @@ def test_health_endpoints_answer(client: httpx.Client) -> None:
     assert client.get("/livez").status_code == 200
 
 
+def test_the_sagemaker_container_contract_is_answered(
+    served: Served, client: httpx.Client, holdout: list[Row]
+) -> None:
+    """SageMaker sends GET /ping and POST /invocations: the same readiness and the same
+    predictions as BentoML's own routes, so the containerized Bento runs there as it is."""
+    assert client.get("/ping").status_code == 200
+    rows = holdout[:5]
+    answer = client.post("/invocations", json={"rows": rows})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == predict(client, served, rows)
+    refused = client.post("/invocations", json={"rows": [{"nonsense": 1}]})
+    assert 400 <= refused.status_code < 500, refused.text  # validated at the edge, as /predict
+    assert client.get("/invocations").status_code in (404, 405)  # only POST is rewritten
+
+
 def test_metrics_count_requests_and_latency(
     served: Served, client: httpx.Client, holdout: list[Row]
 ) -> None:

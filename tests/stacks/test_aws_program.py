@@ -105,6 +105,8 @@ def test_each_slots_model_runs_its_releases_image(
         assert model["primaryContainer"]["image"] == f"{CONFIG.image}:{version}"
         assert model["primaryContainer"]["mode"] == "SingleModel"
         assert model["primaryContainer"]["environment"]["SHIPYARD_SLOT"] == slot
+        # SageMaker's container contract: port 8080 (the Bento answers /ping, /invocations)
+        assert model["primaryContainer"]["environment"]["BENTOML_PORT"] == "8080"
         assert model["tags"] == {
             "shipyard:spec": "credit-risk",
             "shipyard:environment": "production",
@@ -239,6 +241,7 @@ def test_every_step_pins_models_tags_and_scaling(step: str) -> None:
                     "SHIPYARD_SPEC": "credit-risk",
                     "SHIPYARD_SLOT": slot,
                     "BENTOML_DO_NOT_TRACK": "true",
+                    "BENTOML_PORT": "8080",
                 },
             },
             "region": "eu-west-1",
