@@ -98,9 +98,12 @@ def _traffic(target: Target, api: str, rows: list[dict[str, Any]], options: Appl
     if options.traffic_rps <= 0 or not rows:
         return None
     from pipelines.traffic import Replay
+    from validators.serving import api_url
 
     endpoint = target.state().endpoint
-    return Replay(f"{endpoint}/{api}", rows, options.traffic_rps).start()
+    if endpoint is None:
+        return None
+    return Replay(api_url(endpoint, api), rows, options.traffic_rps).start()
 
 
 def _rolled_back(

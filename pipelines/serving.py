@@ -41,7 +41,7 @@ def _plain(value: Any) -> Any:
 
 
 def serving_gates(spec: ModelDeployment, url: str, rows: list[dict[str, Any]]) -> list[GateResult]:
-    from validators.serving import hey, load_results, smoke
+    from validators.serving import api_url, hey, load_results, smoke
 
     resolved = with_defaults(spec)
     api = resolved.service.api
@@ -49,11 +49,17 @@ def serving_gates(spec: ModelDeployment, url: str, rows: list[dict[str, Any]]) -
     gate = spec.gates.serving if spec.gates else None
     if not results[0].passed or gate is None or not rows:
         return results
-    load = gate.load
-    rps = load.rps if load else 20.0
-    duration = resolved_duration(load.duration if load else "10s")
-    report = hey(f"{url}/{api}", {"rows": [rows[0]]}, rps, duration)
-    capacity = hey(f"{url}/livez", None, 0, 2, connections=8)
+    profile = gate.load
+    rps = profile.rps if profile else 20.0
+    duration = resolved_duration(profile.duration if profile else "10s")
+    body = {"rows": [rows[0]]}
+    if url.startswith("sagemaker://"):  # signed requests: hey cannot send them
+        from validators.sagemaker import load
+
+        report, capacity = load(url, body, rps, duration), None
+    else:
+        report = hey(api_url(url, api), body, rps, duration)
+        capacity = hey(f"{url}/livez", None, 0, 2, connections=8)
     return results + load_results(report, capacity, rps, gate.latency_p95_ms, gate.error_rate_max)
 
 

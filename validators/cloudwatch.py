@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from validators.aws import credentials_hint, region_of, sdk_client
 from validators.serving import ServingError, SlotSample
 
 SCHEME = "cloudwatch"
@@ -33,10 +34,7 @@ INVOCATIONS = "Invocations"
 ERRORS = "Invocation5XXErrors"
 LATENCY = "ModelLatency"  # microseconds
 LATENCY_STAT = "p95"
-CREDENTIALS_HINT = (
-    "give the runner AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or "
-    "a role through GitHub OIDC) allowed cloudwatch:GetMetricData"
-)
+CREDENTIALS_HINT = credentials_hint("cloudwatch:GetMetricData")
 
 
 class CloudWatchError(ServingError):
@@ -64,15 +62,11 @@ def parse_url(url: str) -> VariantMetrics:
             f"{url}: not a CloudWatch source (cloudwatch://REGION/NAMESPACE?Name=value&...)",
             hint="the target builds this address; report it as a bug",
         )
-    if not parsed.netloc or parsed.netloc == "None":
-        raise CloudWatchError(
-            f"{url}: no AWS region to read CloudWatch in",
-            hint="set the environment's aws.region, or AWS_REGION",
-        )
+    region = region_of(url, parsed.netloc, CloudWatchError)
     if not period.isdigit() or int(period) < 60 or int(period) % 60:
         raise CloudWatchError(f"{url}: period must be a multiple of 60 seconds, got {period!r}")
     namespace = urllib.parse.unquote(parsed.path.strip("/"))
-    return VariantMetrics(parsed.netloc, namespace, dimensions, int(period))
+    return VariantMetrics(region, namespace, dimensions, int(period))
 
 
 def window(start: float, end: float, period_s: int) -> tuple[int, int] | None:
@@ -132,12 +126,7 @@ def sample_of(results: list[dict[str, Any]]) -> SlotSample:
 
 def make_client(region: str, timeout: float) -> Any:
     """A CloudWatch client with the standard credential chain; a few quick retries."""
-    import boto3
-    from botocore.config import Config
-
-    retries = {"mode": "standard", "total_max_attempts": 3}
-    config = Config(connect_timeout=timeout, read_timeout=timeout, retries=retries)
-    return boto3.client("cloudwatch", region_name=region, config=config)
+    return sdk_client("cloudwatch", region, timeout, attempts=3)
 
 
 def read_window(url: str, start: float, end: float, client: Any) -> SlotSample:

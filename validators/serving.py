@@ -25,7 +25,18 @@ class ServingError(ValidatorError):
     """The service or the load client could not be measured at all."""
 
 
+def api_url(endpoint: str, api: str) -> str:
+    """Where requests to `api` go: `endpoint/api`; a SageMaker endpoint has one invocation
+    path (the Bento answers /invocations with its API), so its address stays as it is."""
+    return endpoint if endpoint.startswith("sagemaker://") else f"{endpoint}/{api}"
+
+
 def post(url: str, body: dict[str, Any], timeout: float = 10.0) -> tuple[int, Any]:
+    """POST JSON: the status (0: no answer at all) and the JSON answer (else its text)."""
+    if url.startswith("sagemaker://"):
+        from validators.sagemaker import invoke
+
+        return invoke(url, body)
     request = urllib.request.Request(
         url, data=json.dumps(body).encode(), headers={"content-type": "application/json"}
     )
@@ -39,7 +50,11 @@ def post(url: str, body: dict[str, Any], timeout: float = 10.0) -> tuple[int, An
 
 
 def ready(url: str, timeout: float = 2.0) -> bool:
-    """Whether `url/readyz` answers 200."""
+    """Whether `url/readyz` answers 200 (a SageMaker variant: InService with an instance)."""
+    if url.startswith("sagemaker://"):
+        from validators.sagemaker import ready as variant_ready
+
+        return variant_ready(url)
     try:
         with urllib.request.urlopen(f"{url}/readyz", timeout=timeout) as response:
             return bool(response.status == 200)
@@ -52,7 +67,7 @@ def smoke(endpoint: str, api: str, rows: list[dict[str, Any]]) -> GateResult:
     bad: list[dict[str, Any]] = []
     with stopwatch() as t:
         for index, row in enumerate(rows):
-            status, body = post(f"{endpoint}/{api}", {"rows": [row]})
+            status, body = post(api_url(endpoint, api), {"rows": [row]})
             ok = 200 <= status < 300 and isinstance(body, list) and len(body) == 1
             ok = ok and isinstance(body[0], int | float) and math.isfinite(body[0])
             if not ok:

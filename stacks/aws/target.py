@@ -60,26 +60,27 @@ class AwsTarget:
         endpoint = outputs.get("endpoint")
         return TargetState(endpoint=self._endpoint_url() if endpoint else None, slots=slots)
 
-    def _endpoint_url(self) -> str:
+    def _endpoint_url(self, slot: Slot | None = None) -> str:
+        """`sagemaker://REGION/ENDPOINT`, with `?variant=SLOT` for one slot: requests to it
+        are signed InvokeEndpoint calls (validators/sagemaker.py), pinned to the variant."""
         region = self.config.resolved_region()
         if region is None:
             raise StackError(
                 "no AWS region: the endpoint's address is unknown",
                 hint="set the environment's aws.region, or AWS_REGION",
             )
-        name = self.config.endpoint_name
-        return f"https://runtime.sagemaker.{region}.amazonaws.com/endpoints/{name}/invocations"
+        url = f"sagemaker://{region}/{self.config.endpoint_name}"
+        return f"{url}?variant={slot.value}" if slot else url
 
     def metrics_source(self, slot: Slot) -> CloudWatchSource:
         """The CloudWatch metrics canary analysis reads for `slot` (its production variant)."""
         return cloudwatch_source(self.config, slot.value)
 
     def _slot_state(self, slot: Slot, desired: Desired, weight: int) -> SlotState:
-        """`url` invokes the endpoint (send `X-Amzn-SageMaker-Target-Variant: <slot>` to pin
-        the variant); `metrics_url` names the variant's CloudWatch series, which canary
-        analysis reads (validators/cloudwatch.py)."""
+        """`url` invokes the slot's variant; `metrics_url` names its CloudWatch series,
+        which canary analysis reads (validators/cloudwatch.py)."""
         release = desired.slots[slot.value]
-        url = self._endpoint_url()
+        url = self._endpoint_url(slot)
         metrics = self.metrics_source(slot).url
         return SlotState(slot, Release(release["bento"], release["model"]), url, metrics, weight)
 

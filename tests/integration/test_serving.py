@@ -23,6 +23,7 @@ from pipelines.build import BuildResult, bentoml_env, build_bento
 from pipelines.init import InitResult
 from pipelines.workspace import Workspace
 from tests.integration.serving import Server, process_tree, processes_serving, serving
+from validators.spec import model as m
 from validators.spec.loader import load_spec
 
 pytestmark = pytest.mark.integration
@@ -137,6 +138,42 @@ def test_the_sagemaker_container_contract_is_answered(
     refused = client.post("/invocations", json={"rows": [{"nonsense": 1}]})
     assert 400 <= refused.status_code < 500, refused.text  # validated at the edge, as /predict
     assert client.get("/invocations").status_code in (404, 405)  # only POST is rewritten
+
+
+def test_the_serving_gates_run_through_sagemaker_invocations(
+    demo: Demo, served: Served, holdout: list[Row], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An `aws` slot's serving gates: signed InvokeEndpoint calls (the real AWS SDK) to a local
+    stand-in for SageMaker's runtime that hands each body to the served Bento's
+    /invocations, as SageMaker hands it to the container."""
+    from pipelines.serving import serving_gates
+    from tests.fake_sagemaker import fake_sagemaker, in_service
+
+    ws, _ = demo
+    spec = load_spec(ws.root / "specs" / "credit-risk.yaml", ws.root)
+    assert spec.gates is not None
+    assert spec.gates.serving is not None
+    # the plumbing is under test, not the latency: the stand-in adds a hop
+    load = m.LoadProfile(rps=20, duration="3s")
+    serving = spec.gates.serving.model_copy(update={"load": load, "latency_p95_ms": 1000})
+    spec = spec.model_copy(update={"gates": spec.gates.model_copy(update={"serving": serving})})
+
+    bento = httpx.Client(base_url=served.server.url, timeout=30)
+
+    def container(_variant: str | None, body: bytes) -> tuple[int, bytes]:
+        answer = bento.post("/invocations", content=body)
+        return answer.status_code, answer.content
+
+    url = "sagemaker://eu-west-1/credit-risk-production?variant=stable"
+    with bento, fake_sagemaker(monkeypatch, container, in_service(("stable", 1))) as fake:
+        results = serving_gates(spec, url, holdout[:50])
+    by_name = {r.name: r for r in results}
+    assert all(r.passed for r in results), [r.summary() for r in results]
+    assert set(by_name) == {"smoke", "latency p95 ms", "error rate"}
+    assert by_name["latency p95 ms"].evidence["requests"] == 60  # 20 rps for 3 s
+    assert by_name["latency p95 ms"].evidence["client_capacity_rps"] is None
+    assert len(fake.invocations) == 20 + 60  # the smoke rows, then the load
+    assert {i["variant"] for i in fake.invocations} == {"stable"}
 
 
 def test_metrics_count_requests_and_latency(

@@ -199,10 +199,8 @@ def test_a_canary_rollout_through_the_target() -> None:
     images = [plain(up["model-stable"].inputs)["primaryContainer"]["image"] for up in target.ups]
     assert images == [f"{CONFIG.image}:aaa111"] * 5 + [f"{CONFIG.image}:bbb222"] * 3
     assert promoted.release == Release(V4["bento"], V4["model"])
-    assert promoted.url == (
-        "https://runtime.sagemaker.eu-west-1.amazonaws.com/endpoints/credit-risk-production"
-        "/invocations"
-    )
+    assert promoted.url == "sagemaker://eu-west-1/credit-risk-production?variant=stable"
+    assert target.state().endpoint == "sagemaker://eu-west-1/credit-risk-production"
     assert "VariantName=stable" in promoted.metrics_url
     assert set(target.state().slots) == {Slot.STABLE}
 
