@@ -67,5 +67,6 @@ FairnessMetric = Literal[
 ]
 DriftMethod = Literal["psi", "ks", "wasserstein", "jensen_shannon"]
 ColumnType = Literal["double", "float", "long", "integer", "boolean", "string", "datetime"]
-GateName = Literal["data", "model", "fairness", "drift", "serving"]
+# Gate groups a waiver rule may name (serving gates measure the running service: never waived).
+WaivableGate = Literal["data", "model", "fairness", "drift"]
 BreachAction = Literal["alert", "propose_retrain", "rollback"]

@@ -19,7 +19,6 @@ from validators.spec.fields import (
     Duration,
     FairnessMetric,
     Fraction,
-    GateName,
     Identifier,
     LabelKey,
     LabelValue,
@@ -30,6 +29,7 @@ from validators.spec.fields import (
     Quantity,
     RelativePath,
     TargetName,
+    WaivableGate,
 )
 
 API_VERSION = "shipyard/v1"
@@ -273,7 +273,7 @@ class Approval(SpecObject):
         alias="from",
         min_length=1,
     )
-    gate: GateName | None = opt(
+    gate: WaivableGate | None = opt(
         "Makes this a waiver rule: a failed offline gate of this group (data, model, fairness, "
         "drift; serving gates are never waived) may go on to this environment, and the ones "
         "before it, once this rule is met by waivers with a reason (`shipyard approve --waive "
