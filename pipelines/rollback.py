@@ -1,13 +1,14 @@
 """`shipyard rollback SPEC --env ENV [--to VERSION]`: back to the last good release (or a
-named model version), through the same target calls as an automatic rollback."""
+named model version), through the same target calls as an automatic rollback. The release
+brought back is checked against its signatures first, as apply checks a new one."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from pipelines.apply import Say, ledger_of
-from pipelines.environments import _rollback_canary, _set_alias
-from pipelines.errors import UsageError
+from pipelines.environments import _rollback_canary, _set_alias, _verify_artifact
+from pipelines.errors import ShipyardError, UsageError
 from pipelines.locks import environment_lock
 from pipelines.targets import environment, target_for
 from pipelines.workspace import Workspace
@@ -33,6 +34,13 @@ def rollback(spec_file: Path, env_name: str, to: str | None, ws: Workspace, say:
                 hint="name one: shipyard rollback SPEC --env ENV --to VERSION",
             )
         if release.bento != (current.release.bento if current else None):
+            refused = _verify_artifact(spec, env, release, ws, say)
+            if refused is not None:  # nothing changed: the current release keeps serving
+                raise ShipyardError(
+                    f"refused to roll back {name}/{env.name} to {release.model}: {refused.detail}",
+                    hint="restore that Bento from a trusted store, or roll back to another "
+                    "version: shipyard rollback SPEC --env ENV --to VERSION",
+                )
             target.deploy(Slot.STABLE, release)
         _set_alias(ws, release, env.name)
         ledger.append(

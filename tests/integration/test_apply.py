@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 
 from pipelines.locks import environment_lock
+from pipelines.rollback import _wanted
+from pipelines.signing import bento_parts
 from pipelines.workspace import Workspace
 from stacks.target import Release, Slot
 from tests.integration.apply_fixtures import (
@@ -258,11 +260,28 @@ def test_rollback_to_a_version_restores_it(trial: Trial) -> None:
     assert promoted is not None
     assert promoted.model == f"models:/credit-risk/{again}"
     assert alias(ws, "production") == again
+
+    # The release brought back is checked against its signatures first: a changed model file
+    # is refused and nothing moves.
+    args = ("rollback", trial.relative(GOOD), "--env", "production", "--to", trial.versions["good"])
+    wanted = _wanted(ws, NAME, "production", trial.versions["good"], promoted.bento)
+    assert wanted is not None
+    model_dir = bento_parts(wanted.bento)[1][1]
+    victim = next(p for p in sorted(model_dir.rglob("*")) if p.is_file() and p.suffix != ".sig")
+    original = victim.read_bytes()
+    victim.write_bytes(original + b"\n# tampered")
+    try:
+        refused = shipyard(ws, *args)
+    finally:
+        victim.write_bytes(original)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert f"refused to roll back {NAME}/production to {good.model}" in refused.stderr
+    assert "does not match its signature" in refused.stderr
+    assert trial.production.stable() == promoted
+    assert [e.kind for e in entries_since(ws, NAME, last_seq(ws) - 1)] == ["refused"]
     seq = last_seq(ws)
 
-    result = shipyard(
-        ws, "rollback", trial.relative(GOOD), "--env", "production", "--to", trial.versions["good"]
-    )
+    result = shipyard(ws, *args)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"now serving {good.model}" in result.stdout
@@ -273,9 +292,13 @@ def test_rollback_to_a_version_restores_it(trial: Trial) -> None:
     assert_serves(trial.production, restored)
     assert alias(ws, "production") == trial.versions["good"]
     entries = entries_since(ws, NAME, seq)
-    assert [(e.kind, e.env) for e in entries] == [("rollback", "production")]
-    assert entries[0].details["requested"] is True
-    assert entries[0].details["model"] == good.model
-    assert entries[0].details["previous"] == promoted.model
+    assert [(e.kind, e.env) for e in entries] == [
+        ("verified", "production"),
+        ("rollback", "production"),
+    ]
+    assert entries[0].details["bento"] == restored.bento  # its signatures checked first
+    assert entries[1].details["requested"] is True
+    assert entries[1].details["model"] == good.model
+    assert entries[1].details["previous"] == promoted.model
     verify = ledger_verified(ws)
     assert verify.returncode == 0, verify.stdout
