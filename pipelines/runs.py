@@ -7,10 +7,9 @@ from pathlib import Path
 
 from pipelines.apply import ApplyOptions, ApplyResult, Say, apply_spec, ledger_of
 from pipelines.errors import UsageError
-from pipelines.specs import SPECS_DIR
+from pipelines.specs import SPECS_DIR, load_valid
 from pipelines.workspace import Workspace
 from stacks.target import Slot
-from validators.errors import SpecError
 from validators.spec.loader import load_all
 
 
@@ -28,26 +27,18 @@ def changed_paths(root: Path, base: str, head: str | None, say: Say) -> list[Pat
 
 def apply_paths(paths: list[Path], root: Path, options: ApplyOptions, say: Say) -> ApplyResult:
     ws = Workspace.at(root)
-    reports = load_all(paths or [ws.root / SPECS_DIR], root=ws.root)
-    if not reports:
-        raise UsageError(f"no spec files under {', '.join(map(str, paths)) or SPECS_DIR}")
+    specs = load_valid(paths, ws.root)
     if options.only_env is not None:
         unknown = [
-            r.file
-            for r in reports
-            if r.spec and options.only_env not in [e.name for e in r.spec.environments]
+            str(file)
+            for spec, file in specs
+            if options.only_env not in [e.name for e in spec.environments]
         ]
         if unknown:
             raise UsageError(
                 f"--env {options.only_env}: {', '.join(unknown)} has no such environment"
             )
-    findings = [f for r in reports for f in r.findings]
-    if findings:
-        raise SpecError(findings)
-    outcomes = []
-    for report in reports:
-        assert report.spec is not None
-        outcomes.append(apply_spec(report.spec, Path(report.file), ws, options, say))
+    outcomes = [apply_spec(spec, file, ws, options, say) for spec, file in specs]
     result = ApplyResult(outcomes)
     say("")
     for outcome in outcomes:
@@ -56,9 +47,7 @@ def apply_paths(paths: list[Path], root: Path, options: ApplyOptions, say: Say) 
             + (f" — {outcome.detail}" if outcome.detail else "")
         )
         if outcome.outcome == "rolled back":
-            spec_file = next(
-                r.file for r in reports if r.spec and r.spec.metadata.name == outcome.spec
-            )
+            spec_file = next(file for spec, file in specs if spec.metadata.name == outcome.spec)
             say(f"  fix the cause, then retry: shipyard apply {spec_file}")
     return result
 

@@ -30,16 +30,14 @@ from pipelines.monitor.metrics import (
 )
 from pipelines.monitor.scan import Scan, drift_results, scan
 from pipelines.monitor.stream import OUTPUT, Window
-from pipelines.specs import SPECS_DIR
+from pipelines.specs import load_valid
 from pipelines.targets import environment, target_for
 from pipelines.workspace import Workspace
 from stacks.target import Slot, TargetState
-from validators.errors import SpecError
 from validators.gate import GateResult
 from validators.serving import ServingError, scrape
 from validators.spec import model as m
 from validators.spec.durations import parse_duration
-from validators.spec.loader import load_all
 from validators.spec.model import ModelDeployment
 from validators.spec.resolved import default, with_defaults
 
@@ -100,17 +98,8 @@ class Options:
 
 
 def monitor(paths: list[Path], ws: Workspace, options: Options, say: Say) -> MonitorResult:
-    reports = load_all(paths or [ws.root / SPECS_DIR], root=ws.root)
-    if not reports:
-        raise UsageError(f"no spec files under {', '.join(map(str, paths)) or SPECS_DIR}")
-    findings = [f for r in reports for f in r.findings]
-    if findings:
-        raise SpecError(findings)
-    runs = []
-    for report in reports:
-        assert report.spec is not None
-        runs.append(monitor_spec(report.spec, Path(report.file), ws, options, say))
-    return MonitorResult(runs)
+    specs = load_valid(paths, ws.root)
+    return MonitorResult([monitor_spec(spec, file, ws, options, say) for spec, file in specs])
 
 
 def window_seconds(spec: ModelDeployment, override: str | None) -> float:
