@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from stacks.engine import PulumiInstall, find_pulumi
-from stacks.errors import StackLockedError, StackOperationError
+from stacks.errors import StackError, StackLockedError, StackOperationError
 from stacks.target import PreviewSummary
 
 if TYPE_CHECKING:
@@ -189,6 +190,22 @@ def missing_plugin(settings: EngineSettings, name: str) -> str | None:
         f"no pulumi-resource-{name} plugin (install it with `pulumi plugin install resource "
         f"{name}` where the network allows)"
     )
+
+
+def install_plugin(settings: EngineSettings, name: str, version: str) -> list[str]:
+    """Install the `pulumi-resource-<name>` plugin at `version` into the engine's home (needs
+    the network); the command run. StackError with the engine's words if it fails."""
+    argv = [str(settings.install.executable), "plugin", "install", "resource", name, version]
+    done = subprocess.run(
+        argv, env={**os.environ, **settings.env()}, capture_output=True, text=True, timeout=900
+    )
+    if done.returncode != 0:
+        said = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
+        raise StackError(
+            f"could not install the {name} plugin v{version}: {' / '.join(said[-2:])}",
+            hint="the runner needs network access to the plugin's download site",
+        )
+    return argv
 
 
 def change_counts(changes: Mapping[OpName, int] | None) -> dict[str, int]:
