@@ -39,9 +39,15 @@ class ChangePlan:
     notes: tuple[str, ...] = ()
     waivers: dict[str, WaiverDecision] = field(default_factory=dict)  # specs failing gates
 
+    def waived(self, name: str) -> bool:
+        """The spec's gates fail, and waivers let the release into its first environment."""
+        decision = self.waivers.get(name)
+        return decision is not None and decision.opens_first
+
     @property
     def passed(self) -> bool:
-        return all(run.passed for run in self.gates.values())
+        """Every changed spec's gates pass, or its failed checks are waived."""
+        return all(run.passed or self.waived(name) for name, run in self.gates.items())
 
     @property
     def exit_code(self) -> int:
@@ -55,6 +61,7 @@ def plan_change(
     *,
     preview: bool = True,
     use_cache: bool = True,
+    approvals: str = "local",
 ) -> ChangePlan:
     files = spec_changes(ws.root, base, head)
     before, after, notes = _sides(ws, files, head)
@@ -68,7 +75,7 @@ def plan_change(
         if s.name in after
     }
     previews = _previews(ws, plan, after) if preview else {}
-    waivers = plan_waivers(ws, head, after, gates)
+    waivers = plan_waivers(ws, head, after, gates, approvals)
     return ChangePlan(base, head or "working tree", plan, gates, previews, tuple(notes), waivers)
 
 

@@ -68,6 +68,12 @@ class WaiverDecision:
     order: tuple[str, ...]  # the spec's environments, in promotion order
     unmet: tuple[str, ...] = ()  # why each waiver rule of a failed gate is not met
 
+    @property
+    def opens_first(self) -> bool:
+        """Every failed check is waived for some environment: the release can at least
+        enter the first one (how far it goes, apply decides per environment)."""
+        return bool(self.order) and not self.blocking(self.order[0])
+
     def covering(self, env: str) -> list[GateWaiver]:
         """The met rules that open `env`: those of `env` and of environments after it."""
         later = self.order[self.order.index(env) :] if env in self.order else (env,)
@@ -202,23 +208,39 @@ def summary_lines(decision: WaiverDecision) -> list[str]:
 
 
 def plan_waivers(
-    ws: Workspace, head: str | None, after: Mapping[str, SpecSide], runs: Mapping[str, GateRun]
+    ws: Workspace,
+    head: str | None,
+    after: Mapping[str, SpecSide],
+    runs: Mapping[str, GateRun],
+    source: str = "local",
 ) -> dict[str, WaiverDecision]:
-    """For `shipyard plan`: the waivers recorded locally (`shipyard approve --waive`) for each
-    spec whose gates fail, at the spec's digest at `head`. Reviews on GitHub are counted by
-    apply, not here."""
-    from pipelines.approval_sources import local_approvals
+    """For `shipyard plan`: the waivers of each spec whose gates fail, at the spec's digest at
+    `head` — recorded by `shipyard approve --waive` (local), or given in the reviews of the
+    pull request that holds `head` (github: `/waive GATE: reason` in an approving review)."""
+    from pipelines.approval_sources import (
+        ApprovalCheck,
+        GitHub,
+        github_approvals,
+        local_approvals,
+    )
     from pipelines.approvals import spec_digest
-    from pipelines.gitrevs import show
+    from pipelines.gitrevs import resolve, show
 
+    github = (
+        GitHub.from_env()
+        if source == "github" and any(not run.passed for run in runs.values())
+        else None
+    )
     out = {}
     for name, run in runs.items():
         side = after.get(name)
         text = show(ws.root, head, side.path) if side is not None else None
         if side is None or text is None or run.passed:
             continue
-        approvals = local_approvals(ws, name)
-        out[name] = decide(
-            run.results, side.spec.environments, approvals, digest=spec_digest(text), author=None
-        )
+        check = ApprovalCheck(spec_digest(text), local_approvals(ws, name))
+        if github is not None:
+            sha = resolve(ws.root, head or "HEAD")
+            found, author = github_approvals(github, sha, side.path)
+            check = ApprovalCheck(check.digest, found, author, "github", github=github)
+        out[name] = check.waivers(run.results, side.spec.environments)
     return out

@@ -41,6 +41,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --base: skip the `pulumi preview` of each changing environment",
     )
     parser.add_argument(
+        "--approvals",
+        choices=["local", "github"],
+        default="local",
+        help="with --base: where waivers of failed gates come from: records of `shipyard "
+        "approve --waive` (local), or `/waive GATE: reason` lines in the approving reviews of "
+        "the pull request holding --head (github; needs GITHUB_TOKEN, GITHUB_REPOSITORY)",
+    )
+    parser.add_argument(
         "--no-cache",
         action="store_true",
         help="recompute every gate instead of reusing cached results",
@@ -75,6 +83,7 @@ def _run_change(args: argparse.Namespace) -> int:
         args.head,
         preview=not args.no_preview,
         use_cache=not args.no_cache,
+        approvals=args.approvals,
     )
     print(write_change_plan(result, args.format, args.html))
     return result.exit_code

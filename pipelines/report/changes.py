@@ -44,10 +44,16 @@ def verdict(result: ChangePlan) -> str:
         return f"### ✅ Shipyard plan: no spec changes between {_rev(result.base)} and head"
     names = ", ".join(f"`{s.name}`" for s in changed)
     failing = [name for name, run in result.gates.items() if not run.passed]
+    blocked = [name for name in failing if not result.waived(name)]
     approvers = sorted({who for s in changed for who in s.approvers})
     sign = f"; needs approval from {', '.join(approvers)}" if approvers else ""
+    if blocked:
+        return f"### ❌ Shipyard plan: {names} — gates fail for {', '.join(blocked)}{sign}"
     if failing:
-        return f"### ❌ Shipyard plan: {names} — gates fail for {', '.join(failing)}{sign}"
+        waived = ", ".join(failing)
+        return (
+            f"### ✅ Shipyard plan: {names} — failed gates waived for {waived} (see Waivers){sign}"
+        )
     return f"### ✅ Shipyard plan: {names} — gates pass{sign}"
 
 

@@ -5,13 +5,16 @@ commit and team memberships."""
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 
 from pipelines.approval_sources import ApprovalCheck, GitHub, github_approvals
 from pipelines.errors import ShipyardError
@@ -22,6 +25,14 @@ REPO = "acme/models"
 MERGE, REVIEWED, EARLIER = "m" * 40, "r" * 40, "e" * 40
 BLOB_NOW, BLOB_OLD = "1" * 40, "2" * 40
 SPEC = "specs/credit-risk.yaml"
+GIT_ENV = {
+    "PATH": "/usr/bin:/bin",
+    "HOME": "/nonexistent",
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.com",
+}
 
 
 def review(
@@ -169,3 +180,55 @@ def test_missing_settings_say_what_to_set(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("GITHUB_REPOSITORY", REPO)
     with pytest.raises(ShipyardError, match="needs GITHUB_TOKEN and GITHUB_REPOSITORY"):
         GitHub.from_env()
+
+
+def test_the_plan_of_a_pull_request_counts_waivers_from_its_reviews(
+    api: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`shipyard plan --base … --approvals github`: the `/waive` line of an approving review
+    of the open pull request holding the head commit waives the failed gate there."""
+    from pipelines.approvals import spec_digest
+    from pipelines.changeplan import SpecSide
+    from pipelines.gates import GateRun
+    from pipelines.waivers import plan_waivers
+    from pipelines.workspace import Workspace
+    from validators.spec.model import ModelDeployment
+
+    text = (
+        "apiVersion: shipyard/v1\nkind: ModelDeployment\n"
+        "metadata: {name: credit-risk, owners: ['@risk-ml']}\nmodel: {uri: models:/credit-risk/3}\n"
+        "environments:\n  - name: production\n    target: local\n    approvals:\n"
+        "      - {required: 1, from: ['@compliance'], gate: fairness}\n"
+    )
+    (tmp_path / "specs").mkdir()
+    (tmp_path / SPEC).write_text(text)
+    for argv in (["init", "-q"], ["add", "."], ["commit", "-qm", "spec"]):
+        subprocess.run(["git", *argv], cwd=tmp_path, check=True, env=GIT_ENV)
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=tmp_path, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    blob = spec_digest(text.encode())
+    routes = {
+        f"/repos/{REPO}/commits/{head}/pulls": [
+            {"number": 9, "merge_commit_sha": None, "user": {"login": "author"}}
+        ],
+        f"/repos/{REPO}/pulls/9/reviews": [
+            review(11, "compliance", "APPROVED", head, "2026-11-21T09:00:00Z", WAIVE)
+        ],
+        f"/repos/{REPO}/contents/{SPEC}?ref={head}": {"type": "file", "sha": blob},
+    }
+    monkeypatch.setattr("tests.gitops.test_github_approvals.ROUTES", {**ROUTES, **routes})
+    monkeypatch.setenv("GITHUB_REPOSITORY", REPO)
+    monkeypatch.setenv("GITHUB_TOKEN", "t0ken")
+    monkeypatch.setenv("GITHUB_API_URL", api)
+    spec = ModelDeployment.model_validate(yaml.safe_load(text))
+    failed = GateResult("fairness", "sex: dpd", False, 0.2, 0.1, "<=")
+    runs = {"credit-risk": GateRun("credit-risk", "models:/credit-risk/3", {}, [failed])}
+    after = {"credit-risk": SpecSide(SPEC, spec)}
+
+    decision = plan_waivers(Workspace.at(tmp_path), head, after, runs, "github")["credit-risk"]
+    assert decision.opens_first
+    (used,) = decision.used("production")
+    assert used.reasons == ("@compliance: the gap is a sampling artefact of the holdout",)
+    local = plan_waivers(Workspace.at(tmp_path), head, after, runs)["credit-risk"]
+    assert not local.opens_first  # no `shipyard approve --waive` record here

@@ -165,10 +165,52 @@ def test_plan_runs_on_spec_pull_requests_and_comments_once(repo: Path) -> None:
     assert "hashFiles('uv.lock', '.ci/build-pulumi')" in cache["with"]["key"]
     runs = "\n".join(s.get("run", "") for s in job["steps"])
     assert "make setup" in runs
-    assert '--base "$BASE_SHA" --head "$HEAD_SHA" --format markdown' in runs
+    assert '--base "$BASE_SHA" --head "$HEAD_SHA" --approvals github' in runs
     assert ".ci/pr-comment plan.md" in runs
     comment = next(s for s in job["steps"] if ".ci/pr-comment" in s.get("run", ""))
     assert "!cancelled()" in comment["if"]  # a newer push cancels this run: no comment then
+
+
+def test_a_review_plans_again_so_its_waivers_count(repo: Path, tmp_path: Path) -> None:
+    """Reviews re-run the plan (reading their `/waive` lines); a review of a pull request that
+    changes no spec stops after a `git diff`, with no setup, plan or comment."""
+    pr = load(repo, "pr.yml")
+    assert pr["on"]["pull_request_review"] == {"types": ["submitted", "edited", "dismissed"]}
+    (job,) = pr["jobs"].values()
+    steps = {s.get("id") or s.get("name"): s for s in job["steps"]}
+    plan = steps["plan"]
+    assert plan["env"]["GITHUB_TOKEN"] == "${{ secrets.GITHUB_TOKEN }}"
+    gated = [s for s in job["steps"] if "make setup" in s.get("run", "")] + [plan]
+    assert all(s["if"] == "steps.scope.outputs.specs == 'true'" for s in gated)
+    failing = next(s for s in job["steps"] if 'exit "$PLAN_EXIT_CODE"' in s.get("run", ""))
+    assert failing["if"].startswith("steps.plan.outputs.exit-code != ''")  # skipped: no exit
+
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    shas = []
+    for path in ("README.md", "docs/x.md", "specs/a.yaml"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(path)
+        subprocess.run([*git, "add", "."], check=True)
+        subprocess.run([*git, "commit", "-qm", path], check=True)
+        shas.append(subprocess.run([*git, "rev-parse", "HEAD"], check=True,
+                                   capture_output=True, text=True).stdout.strip())  # fmt: skip
+    bash = shutil.which("bash")
+    assert bash is not None
+    for base, head, expected in ((shas[0], shas[1], "false"), (shas[1], shas[2], "true")):
+        output = tmp_path / f"output-{expected}"
+        subprocess.run(
+            [bash, "-eo", "pipefail", "-c", steps["scope"]["run"]],
+            cwd=tmp_path,
+            env={
+                "PATH": "/usr/bin:/bin",
+                "GITHUB_OUTPUT": str(output),
+                "BASE_SHA": base,
+                "HEAD_SHA": head,
+            },
+            check=True,
+        )
+        assert output.read_text() == f"specs={expected}\n"
 
 
 def test_deploy_goes_to_staging_then_production_one_at_a_time(repo: Path) -> None:

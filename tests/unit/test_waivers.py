@@ -9,7 +9,7 @@ import pytest
 from pipelines.approvals import Approval, missing_approvals
 from pipelines.waivers import WaiverDecision, decide, failures, has_waiver_rules, review_waivers
 from validators.gate import GateResult
-from validators.spec.model import Environment
+from validators.spec.model import Environment, ModelDeployment
 
 NOW, OLD = "a" * 40, "b" * 40
 FAIRNESS = GateResult("fairness", "sex: dpd", False, 0.21, 0.1, "<=")
@@ -125,14 +125,8 @@ def test_the_waiver_lines_of_a_review() -> None:
     assert review_waivers("") == []
 
 
-def test_the_plan_shows_each_failed_gate_waived_or_how_to_waive_it() -> None:
-    from pipelines.changeplan import SpecSide, build_plan
-    from pipelines.changes import ChangePlan
-    from pipelines.gates import GateRun
-    from pipelines.report.changes import change_json, change_markdown, change_text
-    from validators.spec.model import ModelDeployment
-
-    spec = ModelDeployment.model_validate(
+def credit_spec() -> ModelDeployment:
+    return ModelDeployment.model_validate(
         {
             "apiVersion": "shipyard/v1",
             "kind": "ModelDeployment",
@@ -141,6 +135,15 @@ def test_the_plan_shows_each_failed_gate_waived_or_how_to_waive_it() -> None:
             "environments": [e.model_dump(by_alias=True, exclude_none=True) for e in ENVS],
         }
     )
+
+
+def test_the_plan_shows_each_failed_gate_waived_or_how_to_waive_it() -> None:
+    from pipelines.changeplan import SpecSide, build_plan
+    from pipelines.changes import ChangePlan
+    from pipelines.gates import GateRun
+    from pipelines.report.changes import change_json, change_markdown, change_text
+
+    spec = credit_spec()
     after = {"credit": SpecSide("specs/credit.yaml", spec)}
     plan = build_plan({}, after, {}, unchanged=0)
     results = [ROC, FAIRNESS, PROD_REGRESSION]
@@ -159,3 +162,30 @@ def test_the_plan_shows_each_failed_gate_waived_or_how_to_waive_it() -> None:
     )
     assert "  ✅ fairness: sex: dpd 0.21 > 0.1 — WAIVED" in change_text(result)
     assert change_json(result)["waivers"]["credit"]["waivers"][0]["by"] == ("@compliance",)
+
+
+@pytest.mark.parametrize(
+    ("given", "code", "line"),
+    [
+        ([waiver("@compliance")], 0, "✅ Shipyard plan: `credit` — failed gates waived for credit"),
+        ([], 1, "❌ Shipyard plan: `credit` — gates fail for credit"),
+    ],
+    ids=["waived", "not-waived"],
+)
+def test_a_plan_whose_failed_gates_are_all_waived_passes(
+    given: list[Approval], code: int, line: str
+) -> None:
+    """The plan check gates the merge: with every failed gate waived for some environment,
+    the release can go in (apply decides how far, per environment)."""
+    from pipelines.changeplan import SpecSide, build_plan
+    from pipelines.changes import ChangePlan
+    from pipelines.gates import GateRun
+    from pipelines.report.changes import verdict
+
+    spec = credit_spec()
+    plan = build_plan({}, {"credit": SpecSide("specs/credit.yaml", spec)}, {}, unchanged=0)
+    run = GateRun("credit", "models:/credit/3", {}, [ROC, FAIRNESS])
+    decision = decide([ROC, FAIRNESS], ENVS, given, digest=NOW, author=None)
+    result = ChangePlan("main", "feature", plan, {"credit": run}, waivers={"credit": decision})
+    assert result.exit_code == code
+    assert verdict(result).startswith(f"### {line}")
