@@ -77,8 +77,7 @@ def invoke(url: str, body: dict[str, Any]) -> tuple[int, Any]:
     if address.variant:
         asked["TargetVariant"] = address.variant
     try:
-        answer = client("sagemaker-runtime", address.region).invoke_endpoint(**asked)
-        return 200, json.loads(answer["Body"].read() or b"null")
+        raw = client("sagemaker-runtime", address.region).invoke_endpoint(**asked)["Body"].read()
     except NoCredentialsError:
         raise ServingError(
             f"no AWS credentials to invoke {address.endpoint} in {address.region}",
@@ -90,8 +89,12 @@ def invoke(url: str, body: dict[str, Any]) -> tuple[int, Any]:
         error = data.get("Error", {})
         text = data.get("OriginalMessage") or f"{error.get('Code')}: {error.get('Message')}"
         return int(status), str(text)[:300]
-    except (BotoCoreError, ValueError) as exc:
+    except BotoCoreError as exc:
         return 0, str(exc)[:300]
+    try:
+        return 200, json.loads(raw or b"null")
+    except ValueError:  # answered, but not JSON: the caller judges the text
+        return 200, raw.decode(errors="replace")[:300]
 
 
 def ready(url: str) -> bool:

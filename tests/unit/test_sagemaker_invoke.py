@@ -134,3 +134,15 @@ def test_no_credentials_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_pa
 def test_a_malformed_address_is_refused(url: str, message: str) -> None:
     with pytest.raises(ServingError, match=message):
         sagemaker.parse_url(url)
+
+
+def test_an_answer_that_is_not_json_is_an_answer_not_a_lost_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def text(_variant: str | None, _body: bytes) -> tuple[int, bytes]:
+        return 200, b"<html>maintenance</html>"
+
+    with fake_sagemaker(monkeypatch, text, in_service(("stable", 1))):
+        assert post(CANARY, {"rows": ROWS[:1]}) == (200, "<html>maintenance</html>")
+        result = smoke(CANARY, "predict", ROWS[:2])
+    assert not result.passed  # a 2xx without predictions is not a pass
