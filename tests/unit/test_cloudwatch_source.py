@@ -5,13 +5,11 @@ requests, 5xx answers and p95 — and a canary rollout on the aws target is judg
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
@@ -19,11 +17,11 @@ from pipelines.canary import run_canary
 from pipelines.rollout import Measurement, Phase, Policy, assess
 from stacks.aws.config import cloudwatch_source
 from stacks.target import Release, Slot
+from tests.fake_cloudwatch import T0, answer, client
 from tests.stacks.test_aws_program import CONFIG, V3, V4, MockedAwsTarget
 from validators import cloudwatch
 from validators.cloudwatch import (
     CloudWatchError,
-    CloudWatchWindow,
     metric_queries,
     parse_url,
     read_window,
@@ -32,32 +30,7 @@ from validators.cloudwatch import (
 from validators.serving import ServingError, SlotSample, open_slot_metrics, scrape
 from validators.spec.resolved import ResolvedAnalysis, ResolvedRollout, ResolvedStep
 
-T0 = 1_790_000_000.0  # 2026-09-21T14:13:20Z, 20 s into a minute
 CANARY_URL = cloudwatch_source(CONFIG, "canary").url
-
-
-def client() -> Any:
-    return boto3.client(
-        "cloudwatch",
-        region_name="eu-west-1",
-        aws_access_key_id="AKIDEXAMPLE",
-        aws_secret_access_key="secret",  # never sent: the stubber answers
-    )
-
-
-def answer(requests: list[float], errors: list[float], p95_us: list[float]) -> dict[str, Any]:
-    def result(id_: str, values: list[float]) -> dict[str, Any]:
-        stamps = [datetime.fromtimestamp(T0, UTC)] * len(values)
-        return {"Id": id_, "Label": id_, "Timestamps": stamps, "Values": values,
-                "StatusCode": "Complete"}  # fmt: skip
-
-    return {
-        "MetricDataResults": [
-            result("requests", requests),
-            result("errors", errors),
-            result("latency", p95_us),
-        ]
-    }
 
 
 def test_the_address_the_aws_target_gives_a_slot_reads_back() -> None:
@@ -221,26 +194,6 @@ def test_a_healthy_canary_on_cloudwatch_figures_passes() -> None:
 
 
 # --- a canary rollout on the aws target, judged on CloudWatch --------------------------------
-
-
-class FakeClock:
-    """Each reading 60 s after the last: every measurement sees one more minute."""
-
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        self.now += 60.0
-        return self.now
-
-
-@pytest.fixture
-def stubbed_cloudwatch(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
-    cw = client()
-    monkeypatch.setattr(cloudwatch, "make_client", lambda region, timeout: cw)
-    monkeypatch.setattr(CloudWatchWindow, "clock", FakeClock())
-    with Stubber(cw) as stub:
-        yield stub
 
 
 ROLLOUT = ResolvedRollout(
