@@ -12,10 +12,10 @@ import shutil
 from typing import TYPE_CHECKING
 
 from stacks import automation
-from stacks.errors import StackError
 from stacks.local import nginx
 from stacks.local.config import Desired, LocalTargetConfig
 from stacks.local.host import find_nginx
+from stacks.slots import SlotMoves
 from stacks.target import (
     PreviewSummary,
     Release,
@@ -23,14 +23,13 @@ from stacks.target import (
     SlotState,
     TargetState,
     register_target,
-    weights_total_100,
 )
 
 if TYPE_CHECKING:
     from pulumi import automation as auto
 
 
-class LocalTarget:
+class LocalTarget(SlotMoves):
     name = "local"
 
     def __init__(
@@ -71,22 +70,8 @@ class LocalTarget:
 
     # --- changing -----------------------------------------------------------------------
 
-    def deploy(self, slot: Slot, release: Release) -> SlotState:
-        desired = self.desired()
-        desired.slots[slot.value] = {"bento": release.bento, "model": release.model}
-        if not any(desired.weights.get(s, 0) for s in desired.slots):
-            desired.weights = {slot.value: 100}
-        desired.weights.setdefault(slot.value, 0)
-        self._up(desired)
-        return self._slot_state(slot, desired, desired.weights[slot.value])
-
     def set_weights(self, weights: dict[Slot, int]) -> None:
-        weights_total_100(weights)
-        desired = self.desired()
-        missing = [s.value for s, w in weights.items() if w and s.value not in desired.slots]
-        if missing:
-            raise StackError(f"cannot send traffic to {', '.join(missing)}: no release runs there")
-        desired.weights = {s: int(weights.get(Slot(s), 0)) for s in desired.slots}
+        desired = self._with_weights(weights)
         prefix = str(self.config.base_dir / "nginx")
         upstreams = {
             s: {"port": self.config.slot_port(s), "weight": w} for s, w in desired.weights.items()
@@ -101,30 +86,6 @@ class LocalTarget:
             retiring=retiring,
         )
         desired.save(self.desired_path)
-
-    def promote(self) -> SlotState:
-        desired = self.desired()
-        canary = desired.slots.get(Slot.CANARY.value)
-        if canary is None:
-            raise StackError("nothing to promote: no release runs in the canary slot")
-        self.set_weights({Slot.CANARY: 100, Slot.STABLE: 0})
-        self.deploy(Slot.STABLE, Release(canary["bento"], canary["model"]))
-        self.set_weights({Slot.STABLE: 100, Slot.CANARY: 0})
-        self.teardown(Slot.CANARY)
-        return self.state().slots[Slot.STABLE]
-
-    def teardown(self, slot: Slot) -> None:
-        desired = self.desired()
-        if slot.value not in desired.slots:
-            return
-        if desired.weights.get(slot.value, 0):
-            raise StackError(
-                f"{slot.value} still has {desired.weights[slot.value]}% of traffic; "
-                "move it first (set_weights)"
-            )
-        del desired.slots[slot.value]
-        desired.weights.pop(slot.value, None)
-        self._up(desired)
 
     def preview(self, slot: Slot, release: Release) -> PreviewSummary:
         desired = self.desired()
@@ -151,7 +112,7 @@ class LocalTarget:
             self.settings, config.project, config.stack, lambda: program(config, desired)
         )
 
-    def _up(self, desired: Desired) -> None:
+    def _apply(self, desired: Desired) -> None:
         st = self._stack(desired)
         self.log += automation.recover(st, self.settings)
         with automation.engine_errors(self.config.project, self.config.stack):
