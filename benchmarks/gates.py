@@ -44,14 +44,14 @@ from typing import Any, TypeVar
 import numpy as np
 import yaml
 
+from pipelines.core.specs import load_spec
+from pipelines.core.workspace import Workspace
 from pipelines.demo import train
 from pipelines.demo.dataset import LABEL, generate, write_csv
-from pipelines.gates import GateRun, run_offline_gates
-from pipelines.workspace import Workspace
-from validators.datasets import read_dataset
-from validators.gate import GateResult
-from validators.registry import Registry
-from validators.spec.loader import load_spec
+from pipelines.gates.run import GateRun, run_offline_gates
+from validators.gates.result import GateResult
+from validators.sources.datasets import read_dataset
+from validators.sources.registry import Registry
 from validators.spec.model import ModelDeployment
 
 REPO = Path(__file__).resolve().parent.parent

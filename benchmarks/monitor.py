@@ -37,7 +37,7 @@ from pipelines.monitor.baseline import Baseline
 from pipelines.monitor.logs import MAX_ROWS
 from pipelines.monitor.scan import drift_results, scan
 from pipelines.monitor.stream import Window
-from validators.drift import FeatureProfile, Profile
+from validators.gates.drift import FeatureProfile, Profile
 
 DAY = 86_400.0
 DISTINCT = 50_000  # distinct rows repeated through the day (half plain, half drifted)

@@ -9,7 +9,7 @@ MLflow models), two Bentos of the demo's good model that differ only in batch si
 stable and canary slots run different releases), and a `LocalTarget` whose ports are free.
 
 1. Rollback switch: stable and canary at 50/50, then what the canary's abort does on a Failed
-   verdict (`set_weights` stable=100, as `pipelines.canary._abort`), SWITCHES times. An outside
+   verdict (`set_weights` stable=100, as the canary steps abort), SWITCHES times. An outside
    observer polls through nginx on fresh connections until only the stable slot answers
    (X-Shipyard-Upstream) for 10 answers and 0.3 s in a row. Reported: the call's duration
    and when 100% stable was observed, median and max. Goal: under 0.5 s.
@@ -53,15 +53,16 @@ from routing import (
     terminate_as_interrupt,
 )
 
-from pipelines.apply import ApplyOptions, apply_spec, ledger_of
-from pipelines.build import build_bento
-from pipelines.init import init_workspace
-from pipelines.ledger import LedgerEntry
-from pipelines.workspace import Workspace
+from pipelines.audit.ledger import LedgerEntry, ledger_of
+from pipelines.build.bento import build_bento
+from pipelines.core.specs import load_spec
+from pipelines.core.workspace import Workspace
+from pipelines.demo.init import init_workspace
+from pipelines.release.apply import apply_spec
+from pipelines.release.context import ApplyOptions
 from stacks.local.config import LocalTargetConfig
+from stacks.reach.http import hey_command, parse_hey
 from stacks.target import Release, Slot, Target
-from validators.serving import hey_command, parse_hey
-from validators.spec.loader import load_spec
 
 REPO = Path(__file__).resolve().parent.parent
 SPEC = REPO / "specs" / "credit-risk.yaml"
@@ -230,7 +231,7 @@ def release(ws: Workspace, spec_file: Path) -> tuple[str, float, list[LedgerEntr
 
 def releases(ws: Workspace, versions: dict[str, str]) -> None:
     """Print the wall time and stage breakdown of three releases of the demo spec."""
-    from validators.registry import Registry
+    from validators.sources.registry import Registry
 
     copy = Registry(ws.mlflow_uri).register_copy("credit-risk", versions["good"])
 
@@ -257,7 +258,7 @@ def releases(ws: Workspace, versions: dict[str, str]) -> None:
                 switch_s = float(entry.details["switch_s"])
                 print(f"  verdict to 100% stable (apply's own clock): {switch_s:.3f} s")
     for env in load_spec(SPEC, ws.root).environments:
-        from pipelines.targets import target_for
+        from pipelines.core.targets import target_for
 
         destroy(target_for(load_spec(SPEC, ws.root), env.name, ws))
 

@@ -4,7 +4,7 @@
                                            [--connections 32] [--no-calibrate]
 
 Setup (not timed): `build_bento` on the demo spec (`specs/credit-risk.yaml`; an identical
-build is reused), then a `LocalTarget` (via `target_factory("local")`) with its state in a temp
+build is reused), then a `LocalTarget` (via `target_kind("local")`) with its state in a temp
 dir, the demo's BentoML store, and a unique environment name whose three ports are free; the
 Bento is deployed as stable and, for the weight changes, as canary. The target is destroyed at
 the end, also on errors, Ctrl-C and SIGTERM.
@@ -65,15 +65,16 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from pipelines.build import build_bento
-from pipelines.workspace import Workspace
+from pipelines.build.bento import build_bento
+from pipelines.core.specs import load_spec
+from pipelines.core.workspace import Workspace
 from stacks.local import nginx
 from stacks.local import supervisor as sv
 from stacks.local.config import LocalTargetConfig
 from stacks.local.host import find_nginx
 from stacks.local.providers.bento_server import port_free
-from stacks.target import Release, Slot, Target, target_factory
-from validators.spec.loader import load_spec
+from stacks.registry import target_kind
+from stacks.target import Release, Slot, Target
 from validators.spec.model import ModelDeployment
 from validators.spec.resolved import with_defaults
 
@@ -141,7 +142,7 @@ def bench_target(
         bentoml_home=ws.bentoml_home,
         max_body=with_defaults(spec).service.max_request_bytes,
     )
-    return target_factory("local")(config), config
+    return target_kind("local").factory(config), config
 
 
 @contextmanager

@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from validators.spec.loader import load_all
+from pipelines.core.specs import load_all
 
 REPO = Path(__file__).resolve().parent.parent
 FULL = REPO / "tests" / "fixtures" / "spec" / "repo" / "specs" / "full.yaml"

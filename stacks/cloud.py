@@ -16,9 +16,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, TypeVar
 
-from stacks import automation
-from stacks.local.config import Desired
-from stacks.slots import SlotMoves
+from stacks.desired import Desired
+from stacks.engine import automation
+from stacks.slot_moves import SlotMoves
 from stacks.target import (
     PreviewSummary,
     Release,
@@ -29,7 +29,7 @@ from stacks.target import (
 if TYPE_CHECKING:
     from pulumi import automation as auto
 
-    from stacks.mockpreview import Describe
+    from stacks.engine.mock_preview import Describe
 
 
 class CloudConfig(Protocol):
@@ -106,7 +106,7 @@ class CloudTarget(SlotMoves, Generic[C]):
         """Every step of the release (the deploy, each weight, the promotion) run through
         the program under Pulumi mocks; the first change also by `pulumi preview` of the
         live stack when credentials and the provider plugin are there."""
-        from stacks.mockpreview import LIVE_NOTE, MOCK_NOTE, mock_preview, rollout_stages
+        from stacks.engine.mock_preview import LIVE_NOTE, MOCK_NOTE, mock_preview, rollout_stages
 
         config = self.config
         current = self.desired()

@@ -1,6 +1,6 @@
 """The smallest real stack: one `ManagedFile`. Setup and the demo use it to prove the engine.
 
-Plain function `program(config)`, run through `stacks.automation` like every target program.
+Plain function `program(config)`, run through `stacks.engine.automation` like every target program.
 """
 
 from __future__ import annotations

@@ -1,19 +1,21 @@
-"""The one interface the pipeline drives every target through, and the registry of targets.
+"""The one interface the pipeline drives every target through, and the types it speaks.
 
 A target runs a released version in a slot (`stable`, `canary`), splits traffic between
-slots, promotes the canary, tears slots down, and tells where to send requests and where each
-slot's metrics are. Targets register by name; third parties add theirs with
-`register_target` (or the `shipyard.targets` entry-point group).
+slots, promotes the canary, tears slots down, and hands out a client and a metrics source per
+slot (stacks/reach). Targets are found by name in stacks/registry.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Protocol
 
 from stacks.errors import StackError
+from stacks.reach.client import SlotClient
+from stacks.reach.metrics import MetricsSource
 
 
 class Slot(StrEnum):
@@ -108,41 +110,51 @@ class Target(Protocol):
         """Remove everything this target created."""
         ...
 
+    def slot_client(self, slot: Slot | None) -> SlotClient:
+        """Requests to `slot` alone, or (None) to the environment's endpoint, whose traffic
+        the target splits by weight."""
+        ...
 
-TargetFactory = Callable[..., Target]
-_TARGETS: dict[str, TargetFactory] = {}
-
-
-def register_target(name: str, factory: TargetFactory) -> None:
-    _TARGETS[name] = factory
-
-
-def target_factory(name: str) -> TargetFactory:
-    """The factory registered as `name`; an unknown name lists the known ones."""
-    _load_entry_points()
-    try:
-        return _TARGETS[name]
-    except KeyError:
-        known = ", ".join(sorted(_TARGETS)) or "none"
-        raise StackError(f"unknown target {name!r}; known targets: {known}") from None
+    def metrics(self, slot: Slot) -> MetricsSource:
+        """Where what `slot` serves is measured."""
+        ...
 
 
-def known_targets() -> list[str]:
-    _load_entry_points()
-    return sorted(_TARGETS)
+@dataclass(frozen=True)
+class TargetInputs:
+    """What the pipeline tells a target about one spec environment — never the spec itself.
+    `settings` is the environment's block named after the target (`kubernetes: {...}`) as
+    plain data, empty when the spec has none; each target reads what it knows from it."""
+
+    spec: str
+    environment: str
+    state_dir: Path  # the project's .shipyard/
+    bentoml_home: Path
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    replicas: int | None = None
+    max_body_bytes: int = 10 * 1024 * 1024
+    rollout_weights: tuple[int, ...] = ()  # the canary's traffic steps (empty: direct)
+    image: str | None = None  # the image to run (settings' own, or the one CI built)
+    cpu: str | None = None
+    memory: str | None = None
+
+    def field(self, name: str) -> str:
+        """Where a setting lives in the spec, for messages: `environments[prod].aws.role_arn`."""
+        return f"environments[{self.environment}].{name}"
 
 
-def _load_entry_points() -> None:
-    from importlib.metadata import entry_points
+@dataclass(frozen=True)
+class TargetKind:
+    """A target as the registry knows it: its name, how its own config is made from the
+    pipeline's inputs (a `StackError` naming the setting when one is missing), and the class
+    that drives it."""
 
-    # Importing a target module registers it: `aws`, `kubernetes`, `local`.
-    import stacks.aws.target
-    import stacks.kubernetes.target
-    import stacks.local.target  # noqa: F401
+    name: str
+    config: Callable[[TargetInputs], Any]
+    factory: Callable[[Any], Target]
 
-    for entry in entry_points(group="shipyard.targets"):
-        if entry.name not in _TARGETS:
-            register_target(entry.name, entry.load())
+    def create(self, inputs: TargetInputs) -> Target:
+        return self.factory(self.config(inputs))
 
 
 def weights_total_100(weights: dict[Slot, Any]) -> None:

@@ -33,8 +33,8 @@ from pipelines.cli import (
     validate,
     version,
 )
-from pipelines.environment import apply_quiet_defaults
-from pipelines.errors import EXIT_INTERNAL
+from pipelines.core.errors import EXIT_INTERNAL
+from pipelines.core.tool_env import apply_quiet_defaults
 from stacks.errors import StackError
 from validators.errors import ValidatorError
 
@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        from pipelines.errors import ShipyardError
+        from pipelines.core.errors import ShipyardError
 
         if isinstance(exc, (ShipyardError, *USER_ERRORS)):
             print(f"error: {exc}", file=sys.stderr)

@@ -65,9 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipelines.apply import ApplyOptions
-    from pipelines.errors import UsageError
-    from pipelines.runs import apply_paths, changed_paths
+    from pipelines.core.errors import UsageError
+    from pipelines.release.context import ApplyOptions
+    from pipelines.release.project import apply_paths, changed_paths
 
     options = ApplyOptions(
         tuple(args.approved_by),
@@ -93,8 +93,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _require_checked_out(root: Path, head: str | None) -> None:
     """Apply deploys the files in the working tree: they must be `head`'s."""
-    from pipelines.errors import UsageError
-    from pipelines.gitrevs import resolve
+    from pipelines.core.errors import UsageError
+    from pipelines.core.git import resolve
 
     if head is not None and resolve(root, head) != resolve(root, "HEAD"):
         raise UsageError(

@@ -26,8 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipelines.approval_sources import approve_locally
-    from pipelines.workspace import Workspace
+    from pipelines.approvals.sources import approve_locally
+    from pipelines.core.workspace import Workspace
 
     print(
         approve_locally(

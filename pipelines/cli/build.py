@@ -13,9 +13,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipelines.build import build_bento
-    from pipelines.workspace import Workspace
-    from validators.spec.loader import load_spec
+    from pipelines.build.bento import build_bento
+    from pipelines.core.specs import load_spec
+    from pipelines.core.workspace import Workspace
 
     ws = Workspace.at(args.root)
     result = build_bento(load_spec(args.spec, ws.root), args.spec, ws, say=print)

@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipelines.codeowners import sync_codeowners
+    from pipelines.approvals.codeowners import sync_codeowners
 
     print(sync_codeowners(args.root, check=args.check))
     return 0

@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pipelines.core.workspace import Workspace
     from pipelines.demo import run_demo
-    from pipelines.workspace import Workspace
 
     return run_demo(Workspace.at(args.root), say=print, keep_serving=args.keep_serving)

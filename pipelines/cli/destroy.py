@@ -14,9 +14,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipelines.targets import target_for
-    from pipelines.workspace import Workspace
-    from validators.spec.loader import load_spec
+    from pipelines.core.specs import load_spec
+    from pipelines.core.targets import target_for
+    from pipelines.core.workspace import Workspace
 
     ws = Workspace.at(args.root)
     spec = load_spec(args.spec, ws.root)

@@ -15,8 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipelines.explain_run import explain_spec
-    from pipelines.workspace import Workspace
+    from pipelines.audit.history import explain_spec
+    from pipelines.core.workspace import Workspace
 
     print(explain_spec(Workspace.at(args.root), args.spec, args.env))
     return 0

@@ -12,8 +12,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipelines.init import init_workspace
-    from pipelines.workspace import Workspace
+    from pipelines.core.workspace import Workspace
+    from pipelines.demo.init import init_workspace
 
     init_workspace(Workspace.at(args.root), say=print)
     return 0

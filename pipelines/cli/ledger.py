@@ -14,8 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipelines.apply import ledger_of
-    from pipelines.workspace import Workspace
+    from pipelines.audit.ledger import ledger_of
+    from pipelines.core.workspace import Workspace
 
     ledger = ledger_of(Workspace.at(args.root))
     if args.action == "verify":

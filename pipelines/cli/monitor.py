@@ -35,9 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipelines.monitor.engine import Options, monitor
+    from pipelines.core.workspace import Workspace
+    from pipelines.monitor.engine import monitor
     from pipelines.monitor.report import render_json, render_text
-    from pipelines.workspace import Workspace
+    from pipelines.monitor.run import Options
 
     options = Options(
         env=args.env, window=args.window, feedback=args.feedback, act=not args.no_action

@@ -58,9 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.base is not None or args.head is not None:
         return _run_change(args)
-    from pipelines.plan import plan_specs
+    from pipelines.core.workspace import Workspace
+    from pipelines.plan.offline import plan_specs
     from pipelines.report.plan import write_plan
-    from pipelines.workspace import Workspace
 
     result = plan_specs(args.paths, Workspace.at(args.root), use_cache=not args.no_cache)
     print(write_plan(result.runs, args.format, args.html))
@@ -68,10 +68,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_change(args: argparse.Namespace) -> int:
-    from pipelines.changes import plan_change
-    from pipelines.errors import UsageError
+    from pipelines.core.errors import UsageError
+    from pipelines.core.workspace import Workspace
+    from pipelines.plan.change import plan_change
     from pipelines.report.changes import write_change_plan
-    from pipelines.workspace import Workspace
 
     if args.base is None:
         raise UsageError("--head needs --base (the revision the change starts from)")

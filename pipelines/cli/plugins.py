@@ -15,8 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipelines.plugins import install
-    from pipelines.workspace import Workspace
+    from pipelines.build.plugins import install
+    from pipelines.core.workspace import Workspace
 
     install(args.specs, Workspace.at(args.root), print)
     return 0

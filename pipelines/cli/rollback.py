@@ -15,8 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipelines.rollback import rollback
-    from pipelines.workspace import Workspace
+    from pipelines.core.workspace import Workspace
+    from pipelines.release.rollback import rollback
 
     print(rollback(args.spec, args.env, args.to, Workspace.at(args.root), say=print))
     return 0

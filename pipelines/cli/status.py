@@ -12,7 +12,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipelines.runs import status_lines
+    from pipelines.audit.status import status_lines
 
     print("\n".join(status_lines(args.root)))
     return 0

@@ -20,8 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipelines.specs import validate_paths
+    from pipelines.core.specs import validate_paths
+    from pipelines.report.findings import render_json, render_text
 
     result = validate_paths(args.paths, root=args.root)
-    print(result.render(args.format))
+    print(render_json(result.reports) if args.format == "json" else render_text(result.reports))
     return result.exit_code

@@ -12,7 +12,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipelines.toolcheck import report_tools
+    from pipelines.core.tools import report_tools
 
     lines, ok = report_tools()
     print("\n".join(lines))

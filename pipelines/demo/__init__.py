@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from pipelines.errors import UsageError
-from pipelines.workspace import Workspace
+from pipelines.core.errors import UsageError
+from pipelines.core.outcomes import Outcome
+from pipelines.core.workspace import Workspace
 
 DEMO_SPEC = Path("specs/credit-risk.yaml")
 REVIEWER = "@risk-ml"
@@ -19,8 +20,8 @@ TRAFFIC_RPS = 60.0
 def run_demo(ws: Workspace, say: Callable[[str], None], keep_serving: bool = False) -> int:
     """0 when every step did what the story says it should."""
     from pipelines.demo.gates import gate_variants
+    from pipelines.demo.init import init_workspace
     from pipelines.demo.story import finish, release, watch_drift
-    from pipelines.init import init_workspace
 
     if not (ws.root / DEMO_SPEC).exists():
         raise UsageError(
@@ -34,14 +35,16 @@ def run_demo(ws: Workspace, say: Callable[[str], None], keep_serving: bool = Fal
     as_expected = gate_variants(ws, versions, say)
     try:
         say(f"\n== 3. release v{versions['good']} (good) through staging to production")
-        as_expected &= release(ws, versions["good"], "good", {"promoted", "unchanged"}, say)
+        as_expected &= release(
+            ws, versions["good"], "good", {Outcome.PROMOTED, Outcome.UNCHANGED}, say
+        )
         say(
             f"\n== 4. release v{versions['faulty']}: fine offline and in staging, fails on ~3% "
             "of live traffic — the canary must roll back"
         )
-        as_expected &= release(ws, versions["faulty"], "faulty", {"rolled back"}, say)
+        as_expected &= release(ws, versions["faulty"], "faulty", {Outcome.ROLLED_BACK}, say)
         say(f"\n== 5. release v{versions['biased']} (biased): must be blocked before staging")
-        as_expected &= release(ws, versions["biased"], "biased", {"blocked"}, say)
+        as_expected &= release(ws, versions["biased"], "biased", {Outcome.BLOCKED}, say)
         say(
             "\n== 6. drifted applicants reach production: the monitor must catch the drift and "
             "propose a retrain"

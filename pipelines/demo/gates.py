@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pipelines.gates import GateRun, run_offline_gates
-from pipelines.workspace import Workspace
-from validators.gate import fmt
-from validators.spec.loader import load_spec
+from pipelines.core.specs import load_spec
+from pipelines.core.workspace import Workspace
+from pipelines.gates.run import GateRun, run_offline_gates
+from validators.gates.result import fmt
 
 EXPECTED_FAILURE = {
     "good": set(),

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 
-from pipelines.workspace import Workspace
+from pipelines.core.outcomes import Outcome
+from pipelines.core.output import Say
+from pipelines.core.workspace import Workspace
+from stacks.reach.client import SlotClient
+from validators.gates.result import Gate
 from validators.spec.model import ModelDeployment
 
-Say = Callable[[str], None]
 # The demo model's input columns (the data set's, less the label and the sensitive feature).
 _COLUMNS = (
     "age",
@@ -38,12 +40,13 @@ def variant_file(ws: Workspace, version: str, variant: str) -> str:
     return str(path)
 
 
-def release(ws: Workspace, version: str, variant: str, expected: set[str], say: Say) -> bool:
+def release(ws: Workspace, version: str, variant: str, expected: set[Outcome], say: Say) -> bool:
     from pathlib import Path
 
-    from pipelines.apply import ApplyOptions, apply_spec
+    from pipelines.core.specs import load_spec
     from pipelines.demo import REVIEWER, TRAFFIC_RPS
-    from validators.spec.loader import load_spec
+    from pipelines.release.apply import apply_spec
+    from pipelines.release.context import ApplyOptions
 
     spec_file = Path(variant_file(ws, version, variant))
     say(
@@ -54,8 +57,8 @@ def release(ws: Workspace, version: str, variant: str, expected: set[str], say: 
     outcome = apply_spec(load_spec(spec_file, ws.root), spec_file, ws, options, say)
     stages = ", ".join(f"{k} {v:.0f}s" for k, v in outcome.stages.items())
     say(f"=> {outcome.outcome}" + (f" ({stages})" if stages else ""))
-    if outcome.outcome == "rolled back":  # the story's rollback is the production canary's
-        return "rolled back" in expected and outcome.envs[-1].env == "production"
+    if outcome.outcome == Outcome.ROLLED_BACK:  # the story's rollback is production's canary
+        return Outcome.ROLLED_BACK in expected and outcome.envs[-1].env == "production"
     return outcome.outcome in expected
 
 
@@ -65,19 +68,21 @@ def watch_drift(ws: Workspace, say: Say) -> bool:
     import math
     import time
 
-    from pipelines.monitor.engine import Options, monitor
+    from pipelines.core.specs import load_spec
+    from pipelines.core.targets import target_for
+    from pipelines.monitor.engine import monitor
     from pipelines.monitor.report import render_text
-    from pipelines.targets import target_for
-    from validators.spec.loader import load_spec
+    from pipelines.monitor.run import Options
 
     spec_file = ws.root / "specs" / "credit-risk.yaml"
     spec = load_spec(spec_file, ws.root)
-    endpoint = target_for(spec, "production", ws).state().endpoint
+    target = target_for(spec, "production", ws)
+    endpoint = target.state().endpoint
     if endpoint is None:
         say("production does not run: nothing to monitor")
         return False
     started = time.time()
-    statuses = _send_drifted(ws, spec, endpoint, DRIFTED_ROWS, DRIFTED_RPS)
+    statuses = _send_drifted(ws, spec, target.slot_client(None), DRIFTED_ROWS, DRIFTED_RPS)
     window = f"{math.ceil(time.time() - started) + 2}s"
     say(
         f"sent {sum(statuses.values())} applicants from the generator's drift mode to "
@@ -87,7 +92,7 @@ def watch_drift(ws: Workspace, say: Say) -> bool:
     result = monitor([spec_file], ws, Options(env="production", window=window), say)
     say(render_text(result))
     taken = [t.action for run in result.runs for t in run.actions if t.done]
-    drifted = any(not r.passed for run in result.runs for r in run.results if r.gate == "drift")
+    drifted = any(not r.passed for run in result.runs for r in run.results if r.gate == Gate.DRIFT)
     return drifted and taken == ["propose_retrain"]
 
 
@@ -95,15 +100,15 @@ DRIFTED_ROWS, DRIFTED_RPS = 1500, 100.0
 
 
 def _send_drifted(
-    ws: Workspace, spec: ModelDeployment, endpoint: str, count: int, rps: float
+    ws: Workspace, spec: ModelDeployment, client: SlotClient, count: int, rps: float
 ) -> Counter[int]:
     """`count` drifted applicants, typed as the evaluation rows, one per request at `rps`."""
     import math
     import time
 
     from pipelines.demo.dataset import generate
-    from pipelines.serving import sample_rows
-    from pipelines.traffic import Replay
+    from pipelines.release.serving import sample_rows
+    from pipelines.release.traffic import Replay
 
     example = sample_rows(spec, ws.root, list(_COLUMNS), 1)[0]
     typed = {k: type(v) for k, v in example.items() if v is not None}
@@ -115,16 +120,16 @@ def _send_drifted(
         }
         for record in generate(count, 7, drift=True).to_dict(orient="records")
     ]
-    replay = Replay(f"{endpoint}/predict", rows, rps).start()
+    replay = Replay(lambda body: client.post("predict", body), rows, rps).start()
     time.sleep(count / rps)
     return replay.stop()
 
 
 def finish(ws: Workspace, keep_serving: bool, say: Say) -> None:
-    from pipelines.runs import status_lines
-    from pipelines.targets import target_for
+    from pipelines.audit.status import status_lines
+    from pipelines.core.specs import load_spec
+    from pipelines.core.targets import target_for
     from stacks.target import Slot
-    from validators.spec.loader import load_spec
 
     for line in status_lines(ws.root):
         say(line)
@@ -153,8 +158,8 @@ def finish(ws: Workspace, keep_serving: bool, say: Say) -> None:
 def _example_row(ws: Workspace) -> str:
     import json
 
-    from pipelines.serving import sample_rows
-    from validators.spec.loader import load_spec
+    from pipelines.core.specs import load_spec
+    from pipelines.release.serving import sample_rows
 
     spec = load_spec(ws.root / "specs" / "credit-risk.yaml", ws.root)
     return json.dumps(sample_rows(spec, ws.root, list(_COLUMNS), 1)[0])

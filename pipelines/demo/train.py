@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.demo.dataset import LABEL, SENSITIVE
+from validators.sources.registry import TRAINING_DATA_TAG
 
 MODEL_NAME = "credit-risk"
 # Types MLflow's skops format asks us to vouch for: we build these models ourselves.
@@ -27,7 +28,6 @@ TRUSTED_TYPES = [
     "sklearn.utils.validation.check_array",
 ]
 VARIANT_TAG = "shipyard.variant"
-TRAINING_DATA_TAG = "shipyard.training_data"
 
 
 @dataclass(frozen=True)

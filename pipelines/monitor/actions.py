@@ -8,35 +8,26 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.errors import ShipyardError
-from validators.gate import GateResult
+from pipelines.audit.ledger import LedgerKind
+from pipelines.core.errors import ShipyardError
+from pipelines.core.output import Say
+from pipelines.monitor.run import MonitorRun, Taken
+from validators.gates.result import GateResult
 from validators.spec import model as m
 from validators.spec.model import Monitoring
 from validators.spec.resolved import default
 
 if TYPE_CHECKING:
-    from pipelines.monitor.engine import MonitorRun
-    from pipelines.workspace import Workspace
+    from pipelines.core.workspace import Workspace
+    from pipelines.monitor.run import MonitorRun
 
-Say = Callable[[str], None]
 # which monitor of the spec owns a result family (and so decides its action)
 OWNER = {"drift": "drift", "output": "drift", "accuracy": "drift", "slo": "slo"}
 ORDER = ("alert", "propose_retrain", "rollback")
-
-
-@dataclass(frozen=True)
-class Taken:
-    """One action: done or not, what happened, files written."""
-
-    action: str
-    done: bool
-    detail: str
-    files: tuple[str, ...] = ()
 
 
 def decide(breached: list[GateResult], monitoring: Monitoring) -> dict[str, list[str]]:
@@ -49,16 +40,6 @@ def decide(breached: list[GateResult], monitoring: Monitoring) -> dict[str, list
         action = (monitor.action if monitor else None) or str(default(cls, "action"))
         wanted.setdefault(action, []).append(f"{result.gate}: {result.summary()}")
     return {a: wanted[a] for a in ORDER if a in wanted}
-
-
-def drifting(result: GateResult) -> list[dict[str, object]]:
-    """The features over the threshold in a drift result, highest score first."""
-    limit = result.threshold
-    return [
-        {"feature": f["feature"], "score": f["score"]}
-        for f in result.evidence.get("features", [])
-        if isinstance(f.get("score"), int | float) and limit is not None and f["score"] > limit
-    ]
 
 
 def take(
@@ -98,10 +79,10 @@ def _propose_retrain(run: MonitorRun, ws: Workspace) -> Taken:
 
 
 def _rollback(run: MonitorRun, spec_file: Path, ws: Workspace, say: Say) -> Taken:
-    from pipelines.apply import ledger_of
-    from pipelines.rollback import rollback
+    from pipelines.audit.ledger import ledger_of
+    from pipelines.release.rollback import rollback
 
-    last = ledger_of(ws).last(run.spec, run.env, ("rollback",))
+    last = ledger_of(ws).last(run.spec, run.env, (LedgerKind.ROLLBACK,))
     if last is not None and last.details.get("model") == run.model:
         # the breach outlived a rollback to this very release: going on would ping-pong
         why = f"{run.model} is the release an earlier rollback restored; not rolling back again"
@@ -116,10 +97,10 @@ def _rollback(run: MonitorRun, spec_file: Path, ws: Workspace, say: Say) -> Take
 def _record(
     run: MonitorRun, wanted: dict[str, list[str]], taken: list[Taken], ws: Workspace
 ) -> None:
-    from pipelines.apply import ledger_of
+    from pipelines.audit.ledger import ledger_of
 
     ledger_of(ws).append(
-        "monitor",
+        LedgerKind.MONITOR,
         run.spec,
         run.env,
         model=run.model,

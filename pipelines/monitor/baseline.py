@@ -7,12 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pipelines.gates import _reference
-from pipelines.workspace import Workspace
-from validators.datasets import DataError, read_dataset
-from validators.drift import FeatureProfile, Profile
-from validators.metrics import metric
-from validators.registry import Registry
+from pipelines.core.workspace import Workspace
+from pipelines.gates.run import reference_data
+from validators.gates.drift import FeatureProfile, Profile
+from validators.gates.metrics import metric
+from validators.sources.datasets import DataError, read_dataset
+from validators.sources.registry import Registry
 from validators.spec.model import ModelDeployment
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def load_baseline(spec: ModelDeployment, model_uri: str, ws: Workspace) -> Basel
         )
     registry = Registry(ws.mlflow_uri)
     version = registry.resolve(model_uri)
-    reference = _reference(spec, ws.root, version)
+    reference = reference_data(spec, ws.root, version)
     if reference is None:
         raise DataError(
             f"data.reference: not set, and {version.uri} records no training data; "

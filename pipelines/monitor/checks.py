@@ -16,17 +16,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pipelines.rollout import p95_ms
-from validators.drift import (
+from pipelines.release.verdict import p95_ms
+from stacks.reach.metrics import SlotSample
+from validators.gates.drift import (
     FeatureProfile,
     Profile,
     binned_drift,
     drift_gate,
     drift_verdict,
 )
-from validators.gate import Comparison, GateResult, compare, fmt
-from validators.metrics import metric
-from validators.serving import SlotSample
+from validators.gates.metrics import metric
+from validators.gates.result import Comparison, Gate, GateResult, compare, fmt
 from validators.spec.model import DriftGate, MetricGate, SloMonitor
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def output_shift(
     evidence = {"method": used, "feature": drift.to_json(), "rows": rows}
     note = f"{used} of the model output vs its output on the evaluation data"
     return GateResult(
-        "output", name, compare(score, "<=", limit), score, limit, "<=", evidence, note=note
+        Gate.OUTPUT, name, compare(score, "<=", limit), score, limit, "<=", evidence, note=note
     )
 
 
@@ -118,7 +118,7 @@ def slo_results(sample: SlotSample, slo: SloMonitor, since: str) -> list[GateRes
             continue
         note = f"{sample.requests:.0f} requests since {since}"
         passed = compare(value, "<=", limit)
-        out.append(GateResult("slo", name, passed, value, limit, "<=", evidence, note=note))
+        out.append(GateResult(Gate.SLO, name, passed, value, limit, "<=", evidence, note=note))
     return out
 
 
@@ -144,7 +144,7 @@ def accuracy_results(
             if limit is not None:
                 ok = compare(value, comparison, limit)
                 out.append(
-                    GateResult("accuracy", gate.metric, ok, value, limit, comparison, evidence)
+                    GateResult(Gate.ACCURACY, gate.metric, ok, value, limit, comparison, evidence)
                 )
         base = offline.get(gate.metric)
         if gate.max_regression is not None and base is not None and math.isfinite(base):
@@ -154,7 +154,7 @@ def accuracy_results(
             name = f"{gate.metric} regression vs offline"
             out.append(
                 GateResult(
-                    "accuracy", name, ok, drop, gate.max_regression, "<=", evidence, note=note
+                    Gate.ACCURACY, name, ok, drop, gate.max_regression, "<=", evidence, note=note
                 )
             )
     return out

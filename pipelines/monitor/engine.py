@@ -10,91 +10,36 @@ record it in the ledger.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
-from pipelines.errors import EXIT_FAILED, UsageError
+from pipelines.core.errors import UsageError
+from pipelines.core.output import Say
+from pipelines.core.specs import load_valid
+from pipelines.core.targets import environment, target_for
+from pipelines.core.workspace import Workspace
 from pipelines.monitor import checks
-from pipelines.monitor.actions import Taken, decide, drifting, folder, take
+from pipelines.monitor.actions import decide, folder, take
 from pipelines.monitor.baseline import Baseline, load_baseline
 from pipelines.monitor.feedback import Feedback, load_feedback
-from pipelines.monitor.logs import ReadStats
 from pipelines.monitor.metrics import (
-    Point,
     Snapshot,
     combined,
     load_snapshots,
     save_snapshot,
     window_sample,
 )
+from pipelines.monitor.run import MonitorResult, MonitorRun, Options
 from pipelines.monitor.scan import Scan, drift_results, scan
 from pipelines.monitor.stream import OUTPUT, Window
-from pipelines.specs import load_valid
-from pipelines.targets import environment, target_for
-from pipelines.workspace import Workspace
-from stacks.target import Slot, TargetState
-from validators.gate import GateResult
-from validators.serving import ServingError, scrape
+from stacks.reach.errors import ReachError
+from stacks.reach.metrics import CounterSource, WindowSource
+from stacks.target import Slot, Target, TargetState
+from validators.gates.result import Gate, GateResult
 from validators.spec import model as m
 from validators.spec.durations import parse_duration
 from validators.spec.model import ModelDeployment
 from validators.spec.resolved import default, with_defaults
-
-Say = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class MonitorRun:
-    """One environment of one spec watched over one window."""
-
-    spec: str
-    env: str
-    model: str = ""
-    start: float = 0.0
-    end: float = 0.0
-    method: str = ""
-    rows: int = 0
-    results: list[GateResult] = field(default_factory=list)
-    edges: list[float] = field(default_factory=list)  # time bins of the series
-    rows_series: list[int] = field(default_factory=list)
-    drift_series: dict[str, list[float | None]] = field(default_factory=dict)
-    slo_series: list[Point] = field(default_factory=list)
-    read: ReadStats = field(default_factory=ReadStats)
-    actions: list[Taken] = field(default_factory=list)
-    skipped: str = ""
-    seconds: float = 0.0
-
-    @property
-    def breached(self) -> list[GateResult]:
-        return checks.breaches(self.results)
-
-    @property
-    def errors(self) -> list[GateResult]:
-        return [r for r in self.results if r.error]
-
-    @property
-    def drifting(self) -> list[dict[str, object]]:
-        return [f for r in self.results if r.gate == "drift" for f in drifting(r)]
-
-
-@dataclass(frozen=True)
-class MonitorResult:
-    runs: list[MonitorRun]
-
-    @property
-    def exit_code(self) -> int:
-        bad = any(run.breached or run.errors for run in self.runs)
-        return EXIT_FAILED if bad else 0
-
-
-@dataclass(frozen=True)
-class Options:
-    env: str = "production"
-    window: str | None = None  # overrides monitoring.window
-    feedback: Path | None = None
-    act: bool = True
-    now: float | None = None
 
 
 def monitor(paths: list[Path], ws: Workspace, options: Options, say: Say) -> MonitorResult:
@@ -122,13 +67,14 @@ def monitor_spec(
     if options.env not in [e.name for e in spec.environments]:
         return replace(run, skipped=f"no environment {options.env!r}")
     environment(spec, options.env)
-    state = target_for(spec, options.env, ws).state()
+    target = target_for(spec, options.env, ws)
+    state = target.state()
     if Slot.STABLE not in state.slots:
         return replace(run, skipped=f"nothing runs in {options.env}")
     end = options.now or time.time()
     span = window_seconds(spec, options.window)
     run = replace(run, model=state.slots[Slot.STABLE].release.model, start=end - span, end=end)
-    run = _observe(spec, state, ws, options, run)
+    run = _observe(spec, target, state, ws, options, run)
     wanted = decide(run.breached, spec.monitoring)
     if wanted and options.act:
         run = replace(run, actions=take(run, wanted, spec_file, ws, say))
@@ -136,7 +82,12 @@ def monitor_spec(
 
 
 def _observe(
-    spec: ModelDeployment, state: TargetState, ws: Workspace, options: Options, run: MonitorRun
+    spec: ModelDeployment,
+    target: Target,
+    state: TargetState,
+    ws: Workspace,
+    options: Options,
+    run: MonitorRun,
 ) -> MonitorRun:
     assert spec.monitoring is not None
     results: list[GateResult] = []
@@ -144,7 +95,7 @@ def _observe(
         run, found = _logs(spec, state, ws, options, run)
         results += found
     if spec.monitoring.slo:
-        run, found = _slo(spec, state, ws, run)
+        run, found = _slo(spec, target, state, ws, run)
         results += found
     return replace(run, results=results)
 
@@ -162,7 +113,7 @@ def _logs(
     dirs = [Path(s.prediction_log) for s in state.slots.values() if s.prediction_log]
     if not dirs:
         why = "this target exposes no prediction logs to read"
-        return run, [GateResult("drift", "input drift", False, None, None, error=why)]
+        return run, [GateResult(Gate.DRIFT, "input drift", False, None, None, error=why)]
     baseline = load_baseline(spec, run.model, ws)
     feedback = _feedback(spec, baseline, options.feedback)
     method = drift_method(spec)
@@ -205,34 +156,40 @@ def _feedback(spec: ModelDeployment, baseline: Baseline, path: Path | None) -> F
     return load_feedback(path, baseline.kinds, spec.data.label if spec.data else None)
 
 
-def _slo_from_windows(slo: m.SloMonitor, urls: list[str], run: MonitorRun) -> list[GateResult]:
+def _slo_from_windows(
+    slo: m.SloMonitor, sources: list[WindowSource], run: MonitorRun
+) -> list[GateResult]:
     """The SLO checks on sources that keep per-period statistics (CloudWatch): the run's
     window asked directly, no snapshots."""
-    from validators.cloudwatch import read_span
-
     try:
-        sample = combined([read_span(url, run.start, run.end) for url in urls])
-    except ServingError as exc:
-        return [GateResult("slo", "metrics", False, None, None, error=exc.message)]
+        sample = combined([source.window(run.start, run.end) for source in sources])
+    except ReachError as exc:
+        return [GateResult(Gate.SLO, "metrics", False, None, None, error=exc.message)]
     when = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(run.start))
     return checks.slo_results(sample, slo, when)
 
 
 def _slo(
-    spec: ModelDeployment, state: TargetState, ws: Workspace, run: MonitorRun
+    spec: ModelDeployment, target: Target, state: TargetState, ws: Workspace, run: MonitorRun
 ) -> tuple[MonitorRun, list[GateResult]]:
     assert spec.monitoring is not None
     assert spec.monitoring.slo is not None
     endpoint = f"/{with_defaults(spec).service.api}"
-    urls = [st.metrics_url for st in state.slots.values()]
-    if any(url.startswith("cloudwatch://") for url in urls):
-        return run, _slo_from_windows(spec.monitoring.slo, urls, run)
+    sources = {slot: target.metrics(slot) for slot in state.slots}
+    windows = [s for s in sources.values() if isinstance(s, WindowSource)]
+    if windows:
+        return run, _slo_from_windows(spec.monitoring.slo, windows, run)
     try:
         now = Snapshot(
-            run.end, {s.value: scrape(st.metrics_url, endpoint) for s, st in state.slots.items()}
+            run.end,
+            {
+                slot.value: source.counters(endpoint)
+                for slot, source in sources.items()
+                if isinstance(source, CounterSource)
+            },
         )
-    except ServingError as exc:
-        return run, [GateResult("slo", "metrics", False, None, None, error=exc.message)]
+    except ReachError as exc:
+        return run, [GateResult(Gate.SLO, "metrics", False, None, None, error=exc.message)]
     path = folder(ws, run.spec, run.env) / "metrics.jsonl"
     snapshots = [s for s in load_snapshots(path) if s.ts < run.end]
     sample, since, series = window_sample(snapshots, now, run.start)

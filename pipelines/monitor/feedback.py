@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pipelines.errors import UsageError
+from pipelines.core.errors import UsageError
 
 if TYPE_CHECKING:
     import pandas as pd

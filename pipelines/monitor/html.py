@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 from pipelines.monitor.plots import Series, line_chart
 from pipelines.monitor.report import stamp
 from pipelines.report import svg
-from pipelines.report.html import CSS, _checks, _drift, _figure, _pill
+from pipelines.report.html import CSS, check_rows, drift_table, figure, pill
+from validators.gates.result import Gate
 
 if TYPE_CHECKING:
-    from pipelines.monitor.engine import MonitorResult, MonitorRun
+    from pipelines.monitor.run import MonitorResult, MonitorRun
 
 TOP_FEATURES = 6
 
@@ -50,16 +51,16 @@ def _section(run: MonitorRun) -> str:
     )
     parts = [
         '<section class="card">',
-        f"<h2>{_pill(state, 'breach' if run.breached else 'ok')} {escape(head)}</h2>",
+        f"<h2>{pill(state, 'breach' if run.breached else 'ok')} {escape(head)}</h2>",
         f'<p class="meta">{meta}</p>',
         "<h3>Checks</h3>",
-        _checks(run.results),
+        check_rows(run.results),
         *_actions(run),
         *_series(run),
     ]
     for r in run.results:
-        if r.gate == "drift" and r.evidence.get("features"):
-            parts += _drift(r)
+        if r.gate == Gate.DRIFT and r.evidence.get("features"):
+            parts += drift_table(r)
     return "\n".join([*parts, "</section>"])
 
 
@@ -67,7 +68,7 @@ def _actions(run: MonitorRun) -> list[str]:
     if not run.actions:
         return []
     items = "".join(
-        f"<li>{_pill('passed' if t.done else 'failed', t.action)} {escape(t.detail)}</li>"
+        f"<li>{pill('passed' if t.done else 'failed', t.action)} {escape(t.detail)}</li>"
         for t in run.actions
     )
     return ["<h3>Actions</h3>", f"<ul>{items}</ul>"]
@@ -77,19 +78,19 @@ def _series(run: MonitorRun) -> list[str]:
     out: list[str] = []
     mids = [(a + b) / 2 for a, b in zip(run.edges, run.edges[1:], strict=False)]
     if chart := line_chart(mids, [Series("predictions", run.rows_series)], "Predictions per bin"):
-        out.append(_figure(chart, "Predictions logged per time bin."))
-    limit = next((r.threshold for r in run.results if r.gate == "drift"), None)
+        out.append(figure(chart, "Predictions logged per time bin."))
+    limit = next((r.threshold for r in run.results if r.gate == Gate.DRIFT), None)
     if chart := line_chart(mids, _top(run), f"Drift ({run.method}) per feature", limit):
         note = "" if run.method in ("psi", "jensen_shannon") else " (binned series: PSI)"
-        out.append(_figure(chart, f"Drift score per time bin, most drifting features{note}."))
+        out.append(figure(chart, f"Drift score per time bin, most drifting features{note}."))
     times = [p.ts for p in run.slo_series]
     latency = [Series("p95 ms", [p.p95_ms for p in run.slo_series])]
     errors = [Series("error rate", [p.error_rate for p in run.slo_series])]
-    slo = {r.name: r.threshold for r in run.results if r.gate == "slo"}
+    slo = {r.name: r.threshold for r in run.results if r.gate == Gate.SLO}
     if chart := line_chart(times, latency, "p95 latency", slo.get("latency p95 ms")):
-        out.append(_figure(chart, "p95 latency (ms) between monitor runs (/metrics snapshots)."))
+        out.append(figure(chart, "p95 latency (ms) between monitor runs (/metrics snapshots)."))
     if chart := line_chart(times, errors, "Error rate", slo.get("error rate")):
-        out.append(_figure(chart, "Share of 5xx answers between monitor runs."))
+        out.append(figure(chart, "Share of 5xx answers between monitor runs."))
     return (["<h3>Over time</h3>", *out]) if out else []
 
 

@@ -14,8 +14,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.rollout import quantile_ms
-from validators.serving import SlotSample
+from pipelines.release.verdict import quantile_ms
+from stacks.reach.metrics import SlotSample
 
 KEEP = 5000  # snapshots kept per environment (hourly runs: more than half a year)
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipelines.report.svg import WIDTH, _line, _open, _text, nice_ceiling
+from pipelines.report.svg import WIDTH, nice_ceiling, svg_line, svg_open, svg_text
 
 HEIGHT = 240
 LEFT, RIGHT, TOP, BOTTOM = 70, 150, 20, 36
@@ -40,7 +40,7 @@ def line_chart(
         return ""
     high = nice_ceiling(max([*values, limit or 0.0]) * 1.1)
     t0, t1 = min(times), max(times)
-    out = _open(title, HEIGHT) + _grid(high, t0, t1)
+    out = svg_open(title, HEIGHT) + _grid(high, t0, t1)
     for index, series in enumerate(lines):
         colour = PALETTE[index % len(PALETTE)]
         out += _path(times, series.values, t0, t1, high, colour)
@@ -48,11 +48,11 @@ def line_chart(
         out.append(
             f'<rect x="{WIDTH - RIGHT + 12}" y="{y - 8}" width="10" height="3" fill="{colour}"/>'
         )
-        out.append(_text(WIDTH - RIGHT + 26, y - 3, series.label[:18], "start", "value"))
+        out.append(svg_text(WIDTH - RIGHT + 26, y - 3, series.label[:18], "start", "value"))
     if limit is not None:
         y = _y(limit, high)
-        out.append(_line(LEFT, y, WIDTH - RIGHT, y, "limit"))
-        out.append(_text(WIDTH - RIGHT - 4, y - 4, f"max {limit:.4g}", "end", "limit-label"))
+        out.append(svg_line(LEFT, y, WIDTH - RIGHT, y, "limit"))
+        out.append(svg_text(WIDTH - RIGHT - 4, y - 4, f"max {limit:.4g}", "end", "limit-label"))
     out.append("</svg>")
     return "\n".join(out)
 
@@ -62,12 +62,12 @@ def _grid(high: float, t0: float, t1: float) -> list[str]:
     step = nice_ceiling(high / 4)
     for i in range(int(high / step + 1e-9) + 1):
         y = _y(i * step, high)
-        out.append(_line(LEFT, y, WIDTH - RIGHT, y, "grid"))
-        out.append(_text(LEFT - 6, y + 4, f"{i * step:.4g}", "end", "axis"))
+        out.append(svg_line(LEFT, y, WIDTH - RIGHT, y, "grid"))
+        out.append(svg_text(LEFT - 6, y + 4, f"{i * step:.4g}", "end", "axis"))
     for i in range(5):
         t = t0 + (t1 - t0) * i / 4
         label = time.strftime("%H:%M", time.gmtime(t))
-        out.append(_text(_x(t, t0, t1), HEIGHT - BOTTOM + 18, label, "middle", "axis"))
+        out.append(svg_text(_x(t, t0, t1), HEIGHT - BOTTOM + 18, label, "middle", "axis"))
     return out
 
 

@@ -10,10 +10,10 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from pipelines.report.terminal import MARK
-from validators.gate import GateResult, fmt
+from validators.gates.result import GateResult, fmt
 
 if TYPE_CHECKING:
-    from pipelines.monitor.engine import MonitorResult, MonitorRun
+    from pipelines.monitor.run import MonitorResult, MonitorRun
 
 
 def stamp(ts: float) -> str:

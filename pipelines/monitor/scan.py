@@ -13,7 +13,7 @@ from pipelines.monitor.baseline import Baseline
 from pipelines.monitor.feedback import Feedback
 from pipelines.monitor.logs import MAX_ROWS, ReadStats, log_files, read_window
 from pipelines.monitor.stream import OUTPUT, RAW_METHODS, Accumulator, Window
-from validators.gate import GateResult
+from validators.gates.result import GateResult
 from validators.spec.model import DriftGate
 
 if TYPE_CHECKING:

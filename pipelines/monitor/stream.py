@@ -1,7 +1,7 @@
 """What the monitor keeps while it streams a window: binned counts, and at most a sample.
 
 The window is cut into `bins` equal time bins. Per bin, every profiled input feature and the
-model output keep the bucket counts of the drift profile (`validators.drift.Profile.counts`,
+model output keep the bucket counts of the drift profile (`validators.gates.drift.Profile.counts`,
 the buckets the offline gate uses), so PSI and Jensen-Shannon over any span of bins are exact
 and memory is a few kilobytes whatever the traffic. KS and Wasserstein need raw values: when
 the method is one of those, a uniform sample of the window's rows is kept as well (reservoir
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from numpy.typing import NDArray
 
-    from validators.drift import FeatureProfile, Profile
+    from validators.gates.drift import FeatureProfile, Profile
 
 OUTPUT = "output"
 SAMPLE_ROWS = 20_000

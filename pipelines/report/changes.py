@@ -18,8 +18,8 @@ from pipelines.report.preview import preview_markdown, preview_text
 from stacks.target import PreviewSummary
 
 if TYPE_CHECKING:
-    from pipelines.changeplan import EnvPlan, FieldChange, SpecPlan
-    from pipelines.changes import ChangePlan
+    from pipelines.plan.change import ChangePlan
+    from pipelines.plan.planner import EnvPlan, FieldChange, SpecPlan
 
 ACTION = {"deploy": "🆕 deploy", "update": "🔄 update", "remove": "🗑️ remove", "none": "— none"}
 VALUE_LIMIT = 80
@@ -120,7 +120,7 @@ def _spec_details(result: ChangePlan, spec: SpecPlan) -> list[str]:
 def _waiver_markdown(result: ChangePlan) -> list[str]:
     """Per spec whose gates fail: each failed gate, waived (by whom, why, how far) or how it
     could be."""
-    from pipelines.waivers import summary_lines
+    from pipelines.approvals.waivers import summary_lines
 
     lines: list[str] = []
     for name, decision in result.waivers.items():
@@ -174,7 +174,7 @@ def change_text(result: ChangePlan) -> str:
             if preview is not None:
                 lines += [f"    {line}" for line in preview_text(preview)]
     lines += [f"note: {note}" for note in result.notes]
-    from pipelines.waivers import summary_lines
+    from pipelines.approvals.waivers import summary_lines
 
     for name, decision in result.waivers.items():
         lines += [f"{name}: waivers", *(f"  {line}" for line in summary_lines(decision))]

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from pipelines.report import markdown as md
 from pipelines.report import svg
-from validators.gate import GateResult, fmt
+from validators.gates.result import Gate, GateResult, fmt
 
 if TYPE_CHECKING:
-    from pipelines.gates import GateRun
+    from pipelines.gates.run import GateRun
 
 LABEL = {"passed": "pass", "failed": "fail", "error": "error", "none": "—"}
 TITLES = {"data": "Data", "model": "Metrics", "champion": "Champion", "fairness": "Fairness"}
@@ -101,7 +101,7 @@ def _header(runs: list[GateRun], title: str) -> list[str]:
     ]
 
 
-def _pill(state: str, text: str = "") -> str:
+def pill(state: str, text: str = "") -> str:
     return f'<span class="pill {state}">{escape(text or LABEL[state])}</span>'
 
 
@@ -117,7 +117,7 @@ def _summary(runs: list[GateRun]) -> list[str]:
         for family in md.FAMILIES:
             status = md.family_status(run.results, family)
             detail = f'<span class="detail">{escape(status.detail)}</span>' if status.detail else ""
-            cells.append(f"<td>{_pill(status.state)}{detail}</td>")
+            cells.append(f"<td>{pill(status.state)}{detail}</td>")
         rows.append(
             f'<tr><td><a href="#spec-{index}">{escape(run.spec)}</a></td>'
             f'<td><code class="model">{escape(run.model)}</code></td>{"".join(cells)}</tr>'
@@ -134,19 +134,19 @@ def _section(run: GateRun, index: int) -> str:
     counts = f"{len(run.failed)} of {len(run.results)} checks fail" if run.failed else ""
     parts = [
         f'<section class="card" id="spec-{index}">',
-        f"<h2>{_pill(state)} {escape(run.spec)}</h2>",
+        f"<h2>{pill(state)} {escape(run.spec)}</h2>",
         f'<p class="meta">Model <code>{escape(run.model)}</code> · data {data or "none"}'
         f"{' · results from cache' if run.cached else ''}"
         f"{' · ' + escape(counts) if counts else ''}</p>",
         "<h3>Checks</h3>",
-        _checks(run.results),
+        check_rows(run.results),
         *_evidence(run.results),
         "</section>",
     ]
     return "\n".join(parts)
 
 
-def _checks(results: list[GateResult]) -> str:
+def check_rows(results: list[GateResult]) -> str:
     rows = [
         "<table><thead><tr><th>Gate</th><th>Check</th><th class='num'>Measured</th>"
         "<th>Threshold</th><th>Verdict</th><th>Note</th><th class='num'>Time</th>"
@@ -157,7 +157,7 @@ def _checks(results: list[GateResult]) -> str:
         rows.append(
             f'<tr class="{r.verdict}"><td>{escape(r.gate)}</td><td>{escape(r.name)}</td>'
             f'<td class="num">{measured}</td><td>{escape(md.threshold_text(r))}</td>'
-            f"<td>{_pill(r.verdict)}</td><td>{escape(r.error or r.note)}</td>"
+            f"<td>{pill(r.verdict)}</td><td>{escape(r.error or r.note)}</td>"
             f'<td class="num">{r.duration_s:.2f} s</td></tr>'
         )
     return "\n".join([*rows, "</tbody></table>"])
@@ -165,25 +165,25 @@ def _checks(results: list[GateResult]) -> str:
 
 def _evidence(results: list[GateResult]) -> list[str]:
     out: list[str] = []
-    model = [r for r in results if r.gate == "model" and not r.error]
+    model = [r for r in results if r.gate == Gate.MODEL and not r.error]
     if chart := svg.model_chart(model):
-        out += ["<h3>Model metrics</h3>", _figure(chart, "Bars: measured; black tick: threshold.")]
-    champions = [r for r in results if r.gate == "champion" and r.evidence and not r.error]
+        out += ["<h3>Model metrics</h3>", figure(chart, "Bars: measured; black tick: threshold.")]
+    champions = [r for r in results if r.gate == Gate.CHAMPION and r.evidence and not r.error]
     if champions:
         out += _champions(champions)
     usable = [r for r in results if not r.error]
     for r in usable:
-        if r.gate == "fairness" and r.evidence.get("groups"):
+        if r.gate == Gate.FAIRNESS and r.evidence.get("groups"):
             out += _fairness(r)
-        elif r.gate == "drift" and r.evidence.get("features"):
-            out += _drift(r)
-    data = [r for r in usable if r.gate == "data" and "results" in r.evidence]
+        elif r.gate == Gate.DRIFT and r.evidence.get("features"):
+            out += drift_table(r)
+    data = [r for r in usable if r.gate == Gate.DATA and "results" in r.evidence]
     if data:
         out.append("<h3>Data expectations</h3>")
     return out + [line for r in data for line in _expectations(r)]
 
 
-def _figure(chart: str, caption: str) -> str:
+def figure(chart: str, caption: str) -> str:
     return f"<figure>{chart}<figcaption>{escape(caption)}</figcaption></figure>"
 
 
@@ -216,14 +216,14 @@ def _champions(results: list[GateResult]) -> list[str]:
                 f"[{svg.number(e.get('ci_low'))}, {svg.number(e.get('ci_high'))}]",
                 escape(svg.p_value(e.get("p_value"))),
                 "yes" if e.get("significant") else "no",
-                _pill(r.verdict),
+                pill(r.verdict),
             ]
         )
     head = ["Check", "Champion", "Challenger", "Regression", "95% CI", "p-value", "Significant"]
     out = ["<h3>Champion vs challenger</h3>"]
     if chart := svg.champion_chart(results):
         caption = "Dot: regression (> 0: challenger worse); line: 95% CI; tick: max_regression."
-        out.append(_figure(chart, caption))
+        out.append(figure(chart, caption))
     out.append(_table([*head, "Verdict"], rows, {1, 2, 3, 5}))
     for r in results:
         if test := r.evidence.get("mcnemar"):
@@ -245,14 +245,14 @@ def _fairness(result: GateResult) -> list[str]:
         f"{rate} per group; {result.name} = {md.measurement(result) or 'n/a'}. "
         f"Most favoured: {e.get('most_favoured')}, least: {e.get('least_favoured')}."
     )
-    out = [f"<h3>Fairness: {escape(result.name)} {_pill(result.verdict)}</h3>"]
-    out += [_figure(svg.fairness_chart(result), caption), _table(head, rows, {1, 2, 3, 4, 5})]
+    out = [f"<h3>Fairness: {escape(result.name)} {pill(result.verdict)}</h3>"]
+    out += [figure(svg.fairness_chart(result), caption), _table(head, rows, {1, 2, 3, 4, 5})]
     if e.get("warnings"):
         out.append(f'<p class="muted">Unreliable groups: {escape("; ".join(e["warnings"]))}</p>')
     return out
 
 
-def _drift(result: GateResult) -> list[str]:
+def drift_table(result: GateResult) -> list[str]:
     e = result.evidence
     features: list[dict[str, Any]] = e.get("features", [])
     rows = [
@@ -273,8 +273,8 @@ def _drift(result: GateResult) -> list[str]:
         caption += f" Not scored: {', '.join(e['unscored'])}."
     head = ["Feature", "Kind", "Score", "PSI", "JS", "KS", "KS p", "Missing ref → current"]
     return [
-        f"<h3>Drift: {escape(result.name)} {_pill(result.verdict)}</h3>",
-        _figure(svg.drift_chart(result), caption),
+        f"<h3>Drift: {escape(result.name)} {pill(result.verdict)}</h3>",
+        figure(svg.drift_chart(result), caption),
         "<details><summary>All features</summary>",
         _table(head, rows, {2, 3, 4, 5, 6}),
         "</details>",
@@ -307,7 +307,7 @@ def _expectations(result: GateResult) -> list[str]:
 
 def _expectation_pill(record: dict[str, Any]) -> str:
     if record.get("success"):
-        return _pill("passed")
+        return pill("passed")
     if record.get("severity", "critical") != "critical":
-        return _pill("error", "warn")
-    return _pill("failed")
+        return pill("error", "warn")
+    return pill("failed")

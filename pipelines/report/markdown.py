@@ -23,10 +23,10 @@ from pipelines.report.svg import (
     p_value,
     ranked_groups,
 )
-from validators.gate import GateResult, fmt
+from validators.gates.result import Gate, GateResult, fmt
 
 if TYPE_CHECKING:
-    from pipelines.gates import GateRun
+    from pipelines.gates.run import GateRun
 
 MARKER = "<!-- shipyard:plan -->"
 BUDGET = 60_000  # below GitHub's 65,536, with room for what CI appends
@@ -115,7 +115,7 @@ def family_status(results: list[GateResult], family: str) -> Status:
 
 def failure_text(result: GateResult) -> str:
     """`roc_auc 0.5026 < 0.8`: the check's short label and the broken comparison."""
-    if result.gate == "data":
+    if result.gate == Gate.DATA:
         records = result.evidence.get("results", [])
         failed = sum(1 for r in records if not r.get("success"))
         return f"{short_label(result)}: {failed} of {len(records)} expectations fail"
@@ -133,13 +133,13 @@ def measurement(result: GateResult) -> str:
 def short_label(result: GateResult) -> str:
     """What a summary cell names: dataset, metric, environment and metric, feature."""
     evidence = result.evidence
-    if result.gate == "data":
+    if result.gate == Gate.DATA:
         return str(evidence.get("dataset", result.name)).split(" (")[0]
-    if result.gate == "fairness" and "feature" in evidence:
+    if result.gate == Gate.FAIRNESS and "feature" in evidence:
         return str(evidence["feature"])
-    if result.gate == "drift" and evidence.get("top"):
+    if result.gate == Gate.DRIFT and evidence.get("top"):
         return str(evidence["top"][0]["feature"])
-    if result.gate == "champion":
+    if result.gate == Gate.CHAMPION:
         return result.name.split(" regression vs ")[0]
     return result.name
 
@@ -233,13 +233,13 @@ def _evidence(results: list[GateResult]) -> list[str]:
     for result in results:
         if result.error:
             continue
-        if result.gate == "data" and failed_expectations(result):
+        if result.gate == Gate.DATA and failed_expectations(result):
             lines += _data_evidence(result)
-        elif result.gate == "fairness" and not result.passed:
+        elif result.gate == Gate.FAIRNESS and not result.passed:
             lines += _fairness_evidence(result)
-        elif result.gate == "drift" and not result.passed:
+        elif result.gate == Gate.DRIFT and not result.passed:
             lines += _drift_evidence(result)
-    champions = [r for r in results if r.gate == "champion" and not r.passed and r.evidence]
+    champions = [r for r in results if r.gate == Gate.CHAMPION and not r.passed and r.evidence]
     if champions:
         lines += _champion_evidence(champions)
     return lines

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pipelines.gates import GateRun
+    from pipelines.gates.run import GateRun
 
 
 def write_plan(runs: Sequence[GateRun], fmt: str, html: Path | None) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from validators.gate import GateResult, fmt
+from validators.gates.result import GateResult, fmt
 
 XMLNS = "http://www.w3.org/2000/svg"
 WIDTH = 960
@@ -140,7 +140,7 @@ def short(text: str, limit: int = 30) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _open(title: str, height: int) -> list[str]:
+def svg_open(title: str, height: int) -> list[str]:
     return [
         f'<svg xmlns="{XMLNS}" class="chart" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" '
         f'height="{height}" role="img">',
@@ -148,12 +148,12 @@ def _open(title: str, height: int) -> list[str]:
     ]
 
 
-def _text(x: float, y: float, text: str, anchor: str = "start", css: str = "") -> str:
+def svg_text(x: float, y: float, text: str, anchor: str = "start", css: str = "") -> str:
     klass = f' class="{css}"' if css else ""
     return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{klass}>{escape(text)}</text>'
 
 
-def _line(x1: float, y1: float, x2: float, y2: float, css: str) -> str:
+def svg_line(x1: float, y1: float, x2: float, y2: float, css: str) -> str:
     return f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" class="{css}"/>'
 
 
@@ -165,8 +165,8 @@ def _axis(low: float, high: float, top: float, bottom: float) -> list[str]:
     for i in range(int((high - first) / step + 1e-9) + 1):
         value = first + i * step + 0.0  # + 0.0: no "-0"
         x = _x(value, low, high)
-        out.append(_line(x, top - 6, x, bottom, "grid"))
-        out.append(_text(x, bottom + 16, f"{value:.4g}", "middle", "axis"))
+        out.append(svg_line(x, top - 6, x, bottom, "grid"))
+        out.append(svg_text(x, bottom + 16, f"{value:.4g}", "middle", "axis"))
     return out
 
 
@@ -188,11 +188,11 @@ def bar_chart(
     high = axis_max or nice_ceiling(max([*values, line or 0.0, 1e-9]) * 1.05)
     top = TOP if line is not None else 12
     bottom = top + ROW_H * len(bars)
-    out = _open(title, bottom + AXIS_H + 4) + _axis(0.0, high, top, bottom)
+    out = svg_open(title, bottom + AXIS_H + 4) + _axis(0.0, high, top, bottom)
     for row, bar in enumerate(bars):
         y = top + row * ROW_H
         out.append(f"<g><title>{escape(f'{bar.label}: {bar.text}')}</title>")
-        out.append(_text(LABEL_W - 10, y + 17, short(bar.label), "end", "label"))
+        out.append(svg_text(LABEL_W - 10, y + 17, short(bar.label), "end", "label"))
         width = max(_x(bar.value, 0.0, high) - LABEL_W, 1.0)
         out.append(
             f'<rect x="{LABEL_W}" y="{y + 5}" width="{width:.1f}" height="{ROW_H - 10}" '
@@ -201,14 +201,14 @@ def bar_chart(
         end = _x(bar.value, 0.0, high)
         if bar.tick is not None:
             tick = _x(bar.tick, 0.0, high)
-            out.append(_line(tick, y + 1, tick, y + ROW_H - 1, "tick"))
+            out.append(svg_line(tick, y + 1, tick, y + ROW_H - 1, "tick"))
             end = max(end, tick)
-        out.append(_text(end + 6, y + 17, bar.text, "start", "value"))
+        out.append(svg_text(end + 6, y + 17, bar.text, "start", "value"))
         out.append("</g>")
     if line is not None:
         x = _x(line, 0.0, high)
-        out.append(_line(x, top - 8, x, bottom, "limit"))
-        out.append(_text(x, top - 12, line_label or f"{line:.4g}", "middle", "limit-label"))
+        out.append(svg_line(x, top - 8, x, bottom, "limit"))
+        out.append(svg_text(x, top - 12, line_label or f"{line:.4g}", "middle", "limit-label"))
     out.append("</svg>")
     return "\n".join(out)
 
@@ -221,20 +221,20 @@ def interval_chart(rows: Sequence[Interval], title: str) -> str:
     high = nice_ceiling(max(finite) * 1.05) if max(finite) > 0 else 0.0
     top = 12
     bottom = top + ROW_H * len(rows)
-    out = _open(title, bottom + AXIS_H + 4) + _axis(low, high, top, bottom)
+    out = svg_open(title, bottom + AXIS_H + 4) + _axis(low, high, top, bottom)
     zero = _x(0.0, low, high)
-    out.append(_line(zero, top - 8, zero, bottom, "zero"))
+    out.append(svg_line(zero, top - 8, zero, bottom, "zero"))
     for index, row in enumerate(rows):
         y = top + index * ROW_H + ROW_H / 2
-        out.append(_text(LABEL_W - 10, y + 4, short(row.label), "end", "label"))
-        out.append(_line(_x(row.low, low, high), y, _x(row.high, low, high), y, "whisker"))
+        out.append(svg_text(LABEL_W - 10, y + 4, short(row.label), "end", "label"))
+        out.append(svg_line(_x(row.low, low, high), y, _x(row.high, low, high), y, "whisker"))
         out.append(
             f'<circle cx="{_x(row.estimate, low, high):.1f}" cy="{y:.1f}" r="5" '
             f'fill="{row.colour}"/>'
         )
         if row.tick is not None:
             tick = _x(row.tick, low, high)
-            out.append(_line(tick, y - 10, tick, y + 10, "tick"))
+            out.append(svg_line(tick, y - 10, tick, y + 10, "tick"))
     out.append("</svg>")
     return "\n".join(out)
 

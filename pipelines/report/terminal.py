@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from validators.gate import GateResult, fmt
+from validators.gates.result import Gate, GateResult, fmt
 
 if TYPE_CHECKING:
-    from pipelines.gates import GateRun
+    from pipelines.gates.run import GateRun
 
 MARK = {"passed": "ok  ", "failed": "FAIL", "error": "ERR "}
 
 
 def _measured(result: GateResult) -> str:
-    if result.gate == "data" and result.evidence.get("results"):
+    if result.gate == Gate.DATA and result.evidence.get("results"):
         records = result.evidence["results"]
         good = sum(1 for r in records if r.get("success"))
         return f"{good}/{len(records)} expectations"

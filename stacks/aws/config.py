@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from stacks.errors import StackError
+from stacks.target import TargetInputs
 
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
 SAGEMAKER_PORT = 8080  # the container contract: GET /ping, POST /invocations
@@ -110,4 +111,26 @@ def cloudwatch_source(config: AwsTargetConfig, slot: str) -> CloudWatchSource:
         namespace=SAGEMAKER_NAMESPACE,
         dimensions={"EndpointName": config.endpoint_name, "VariantName": slot},
         period_s=config.metrics_period_s,
+    )
+
+
+def aws_config(inputs: TargetInputs) -> AwsTargetConfig:
+    """The aws target's config of one spec environment; `image` and `role_arn` are required."""
+    role = inputs.settings.get("role_arn")
+    missing = [k for k, v in (("image", inputs.image), ("role_arn", role)) if not v]
+    if missing or not inputs.image:
+        raise StackError(
+            f"{inputs.field('aws.' + missing[0])}: needed for an aws target",
+            hint="set image (the ECR repository CI pushes to) and role_arn (SageMaker's role)",
+        )
+    optional = {k: inputs.settings.get(k) for k in ("region", "instance_type")}
+    return AwsTargetConfig(
+        spec=inputs.spec,
+        environment=inputs.environment,
+        image=inputs.image,
+        role_arn=str(role),
+        state_dir=inputs.state_dir,
+        instance_count=inputs.replicas or 1,
+        rollout_weights=inputs.rollout_weights,
+        **{k: v for k, v in optional.items() if v is not None},
     )

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from stacks.mockpreview import Described, Recorded, plain
+from stacks.engine.mock_preview import Described, Recorded, plain
 
 # SageMaker models and endpoint configurations are immutable: a change is a new one.
 REPLACED = frozenset(

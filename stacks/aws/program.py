@@ -11,7 +11,7 @@ import pulumi
 from pulumi_aws import appautoscaling, sagemaker
 
 from stacks.aws.config import SAGEMAKER_PORT, VARIANT_DIMENSION, AwsTargetConfig
-from stacks.local.config import Desired
+from stacks.desired import Desired
 
 
 def program(config: AwsTargetConfig, desired: Desired) -> None:
@@ -55,7 +55,7 @@ def _model(config: AwsTargetConfig, slot: str, release: dict[str, str]) -> sagem
         "SHIPYARD_SLOT": slot,
         "BENTOML_DO_NOT_TRACK": "true",
         # SageMaker runs the image with `serve` and talks to port 8080; the Bento answers
-        # /ping and /invocations itself (pipelines/bento/service.py).
+        # /ping and /invocations itself (pipelines/build/service.py).
         "BENTOML_PORT": str(SAGEMAKER_PORT),
     }
     return sagemaker.Model(

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from stacks.aws.config import AwsTargetConfig, CloudWatchSource, cloudwatch_source
+from stacks.aws.cloudwatch import CloudWatchMetrics
+from stacks.aws.config import AwsTargetConfig, CloudWatchSource, aws_config, cloudwatch_source
+from stacks.aws.sagemaker import SageMakerClient
 from stacks.cloud import CloudTarget, PreviewParts
+from stacks.desired import Desired
 from stacks.errors import StackError
-from stacks.local.config import Desired
-from stacks.target import Release, Slot, SlotState, register_target
+from stacks.target import Release, Slot, SlotState, TargetKind
 
 
 class AwsTarget(CloudTarget[AwsTargetConfig]):
@@ -35,7 +37,7 @@ class AwsTarget(CloudTarget[AwsTargetConfig]):
 
     def _endpoint_url(self, slot: Slot | None = None) -> str:
         """`sagemaker://REGION/ENDPOINT`, with `?variant=SLOT` for one slot: requests to it
-        are signed InvokeEndpoint calls (validators/sagemaker.py), pinned to the variant."""
+        are signed InvokeEndpoint calls (stacks/aws/sagemaker.py), pinned to the variant."""
         region = self.config.resolved_region()
         if region is None:
             raise StackError(
@@ -49,13 +51,20 @@ class AwsTarget(CloudTarget[AwsTargetConfig]):
         """The CloudWatch metrics canary analysis reads for `slot` (its production variant)."""
         return cloudwatch_source(self.config, slot.value)
 
+    def slot_client(self, slot: Slot | None) -> SageMakerClient:
+        """Signed InvokeEndpoint calls: to the slot's variant, or (None) by weight."""
+        return SageMakerClient(self._endpoint_url(slot))
+
+    def metrics(self, slot: Slot) -> CloudWatchMetrics:
+        return CloudWatchMetrics(self.metrics_source(slot).url)
+
     def _slot_state(self, slot: Slot, desired: Desired, weight: int) -> SlotState:
         """`url` invokes the slot's variant; `metrics_url` names its CloudWatch series,
-        which canary analysis reads (validators/cloudwatch.py)."""
+        which canary analysis reads (stacks/aws/cloudwatch.py)."""
         release = desired.slots[slot.value]
         url = self._endpoint_url(slot)
         metrics = self.metrics_source(slot).url
         return SlotState(slot, Release(release["bento"], release["model"]), url, metrics, weight)
 
 
-register_target("aws", AwsTarget)
+KIND = TargetKind("aws", aws_config, AwsTarget)

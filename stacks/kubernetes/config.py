@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from stacks.errors import StackError
+from stacks.target import TargetInputs
 
 BENTO_PORT = 3000  # where a containerized Bento serves its API, /readyz, /livez and /metrics
 SERVICE_PORT = 80
@@ -155,4 +157,29 @@ def prometheus_queries(config: KubernetesTargetConfig, slot: str) -> PrometheusQ
         request_rate=total,
         error_rate=f"{errors} / {total}",
         latency_p95_ms=f"1000 * histogram_quantile(0.95, sum by (le) (rate({buckets}[{window}])))",
+    )
+
+
+SETTINGS = ("namespace", "context", "ingress_class", "host", "prometheus_url")
+
+
+def kubernetes_config(inputs: TargetInputs) -> KubernetesTargetConfig:
+    """The kubernetes target's config of one spec environment; `image` is required."""
+    if not inputs.image:
+        raise StackError(
+            f"{inputs.field('kubernetes.image')}: needed for a kubernetes target",
+            hint="set it to the repository CI pushes the Bento's image to, or pass the "
+            "image CI built in $SHIPYARD_IMAGES",
+        )
+    optional: dict[str, Any] = {k: inputs.settings.get(k) for k in SETTINGS}
+    optional.update(cpu=inputs.cpu, memory=inputs.memory)
+    return KubernetesTargetConfig(
+        spec=inputs.spec,
+        environment=inputs.environment,
+        image=inputs.image,
+        state_dir=inputs.state_dir,
+        replicas=inputs.replicas or 1,
+        max_body_bytes=inputs.max_body_bytes,
+        rollout_weights=inputs.rollout_weights,
+        **{k: v for k, v in optional.items() if v is not None},
     )

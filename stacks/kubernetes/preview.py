@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from stacks.engine.mock_preview import Described, Recorded, plain
 from stacks.kubernetes.config import CANARY_WEIGHT_ANNOTATION
-from stacks.mockpreview import Described, Recorded, plain
 
 
 def describe(resource: Recorded) -> Described | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
+from stacks.desired import Desired
 from stacks.kubernetes.config import (
     BENTO_PORT,
     CANARY_ANNOTATION,
@@ -19,7 +20,6 @@ from stacks.kubernetes.config import (
     SERVICE_PORT,
     KubernetesTargetConfig,
 )
-from stacks.local.config import Desired
 
 
 def program(config: KubernetesTargetConfig, desired: Desired) -> None:

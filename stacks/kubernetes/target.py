@@ -10,15 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 from stacks.cloud import CloudTarget, PreviewParts
+from stacks.desired import Desired
 from stacks.kubernetes.config import (
     SERVICE_PORT,
     KubernetesTargetConfig,
     PrometheusQueries,
+    kubernetes_config,
     prometheus_queries,
     slot_metrics_url,
 )
-from stacks.local.config import Desired
-from stacks.target import Release, Slot, SlotState, register_target
+from stacks.kubernetes.prometheus import PrometheusSource
+from stacks.reach.http import HttpClient
+from stacks.target import Release, Slot, SlotState, TargetKind
 
 
 class KubernetesTarget(CloudTarget[KubernetesTargetConfig]):
@@ -42,12 +45,26 @@ class KubernetesTarget(CloudTarget[KubernetesTargetConfig]):
         """The Prometheus address and the PromQL canary analysis reads for `slot`."""
         return prometheus_queries(self.config, slot.value)
 
+    def _slot_url(self, slot: Slot) -> str:
+        """The slot's Service in cluster DNS (apply must run where it resolves)."""
+        service = f"{self.config.object_name(slot.value)}.{self.config.target_namespace}"
+        return f"http://{service}.svc.cluster.local:{SERVICE_PORT}"
+
     def _slot_state(self, slot: Slot, desired: Desired, weight: int) -> SlotState:
         release = desired.slots[slot.value]
-        service = f"{self.config.object_name(slot.value)}.{self.config.target_namespace}"
-        url = f"http://{service}.svc.cluster.local:{SERVICE_PORT}"
-        metrics = slot_metrics_url(self.config, slot.value)
+        url, metrics = self._slot_url(slot), slot_metrics_url(self.config, slot.value)
         return SlotState(slot, Release(release["bento"], release["model"]), url, metrics, weight)
 
+    def slot_client(self, slot: Slot | None) -> HttpClient:
+        """The ingress for the endpoint (the stable slot's Service when it has no address)."""
+        if slot is None:
+            endpoint = self.state().endpoint
+            return HttpClient(endpoint or self._slot_url(Slot.STABLE))
+        return HttpClient(self._slot_url(slot))
 
-register_target("kubernetes", KubernetesTarget)
+    def metrics(self, slot: Slot) -> PrometheusSource:
+        """The slot's pods' counters summed in Prometheus."""
+        return PrometheusSource(slot_metrics_url(self.config, slot.value))
+
+
+KIND = TargetKind("kubernetes", kubernetes_config, KubernetesTarget)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+
+from stacks.target import TargetInputs
 
 PORT_BASE = 18000
 PORT_BLOCKS = 400  # 18000..19999 in blocks of 5: nginx, stable, canary, 2 spare
@@ -59,22 +60,14 @@ class LocalTargetConfig:
         return self.base_dir / "predictions"
 
 
-@dataclass
-class Desired:
-    """What should run: a release per slot and the traffic split. Kept in desired.json."""
-
-    slots: dict[str, dict[str, str]] = field(default_factory=dict)  # slot -> bento, model
-    weights: dict[str, int] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, path: Path) -> Desired:
-        if not path.exists():
-            return cls()
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(slots=data.get("slots", {}), weights=data.get("weights", {}))
-
-    def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2, sort_keys=True), encoding="utf-8")
-        tmp.replace(path)
+def local_config(inputs: TargetInputs) -> LocalTargetConfig:
+    """The local target's config of one spec environment (`local: {port}` is optional)."""
+    port = inputs.settings.get("port")
+    return LocalTargetConfig(
+        spec=inputs.spec,
+        environment=inputs.environment,
+        state_dir=inputs.state_dir,
+        bentoml_home=inputs.bentoml_home,
+        listen=int(port) if port else None,
+        max_body=inputs.max_body_bytes,
+    )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from stacks.local.config import Desired, LocalTargetConfig
+from stacks.desired import Desired
+from stacks.local.config import LocalTargetConfig
 from stacks.local.host import find_nginx, find_supervisord
 
 

@@ -11,18 +11,20 @@ from __future__ import annotations
 import shutil
 from typing import TYPE_CHECKING
 
-from stacks import automation
+from stacks.desired import Desired
+from stacks.engine import automation
 from stacks.local import nginx
-from stacks.local.config import Desired, LocalTargetConfig
+from stacks.local.config import LocalTargetConfig, local_config
 from stacks.local.host import find_nginx
-from stacks.slots import SlotMoves
+from stacks.reach.http import HttpClient, MetricsEndpoint
+from stacks.slot_moves import SlotMoves
 from stacks.target import (
     PreviewSummary,
     Release,
     Slot,
     SlotState,
+    TargetKind,
     TargetState,
-    register_target,
 )
 
 if TYPE_CHECKING:
@@ -67,6 +69,15 @@ class LocalTarget(SlotMoves):
             weight,
             str(self.config.prediction_log_dir / slot.value),
         )
+
+    def slot_client(self, slot: Slot | None) -> HttpClient:
+        """nginx for the endpoint; the slot's own server for a slot."""
+        if slot is None:
+            return HttpClient(f"http://127.0.0.1:{self.config.listen_port}")
+        return HttpClient(f"http://127.0.0.1:{self.config.slot_port(slot.value)}")
+
+    def metrics(self, slot: Slot) -> MetricsEndpoint:
+        return MetricsEndpoint(f"http://127.0.0.1:{self.config.slot_port(slot.value)}/metrics")
 
     # --- changing -----------------------------------------------------------------------
 
@@ -120,4 +131,4 @@ class LocalTarget(SlotMoves):
         desired.save(self.desired_path)
 
 
-register_target("local", LocalTarget)
+KIND = TargetKind("local", local_config, LocalTarget)

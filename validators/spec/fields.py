@@ -19,6 +19,7 @@ IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 LABEL_KEY = r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
 LABEL_VALUE = r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"
 RELATIVE_PATH = r"^[^/]"
+TARGET_NAME = r"^[a-z][a-z0-9-]{0,30}$"
 
 PATTERN_MEANING = {
     DNS_LABEL: "a DNS label: lowercase letters, digits and '-', starting and ending with a "
@@ -32,6 +33,8 @@ PATTERN_MEANING = {
     LABEL_KEY: "a label key: [prefix/]name, name up to 63 of letters, digits, '-', '_', '.'",
     LABEL_VALUE: "a label value: up to 63 of letters, digits, '-', '_', '.'",
     RELATIVE_PATH: "a path relative to the repository root (no leading '/')",
+    TARGET_NAME: "a target name: local, kubernetes, aws, or one a plugin registers "
+    "(lowercase letters, digits and '-')",
 }
 
 
@@ -51,7 +54,10 @@ RelativePath = Annotated[str, pattern(RELATIVE_PATH)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 Positive = Annotated[float, Field(gt=0)]
 
-TargetName = Literal["local", "kubernetes", "aws"]
+TargetName = Annotated[str, pattern(TARGET_NAME)]
+# The targets that ship with Shipyard (their settings blocks are part of the spec); the
+# pipeline passes the registry's names, which may add plugins' targets.
+BUILTIN_TARGETS = ("local", "kubernetes", "aws")
 MetricName = Literal[
     "accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "rmse", "mae", "r2"
 ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from validators.errors import ValidatorError
+
 Path_ = tuple[str | int, ...]
 
 
@@ -51,3 +53,15 @@ class Finding:
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
+
+
+class SpecError(ValidatorError):
+    """A spec file is invalid; `findings` holds every problem, located."""
+
+    exit_code = 2
+
+    def __init__(self, findings: list[Finding]) -> None:
+        count = len(findings)
+        first = findings[0].render().splitlines()[0] if findings else ""
+        super().__init__(f"{count} problem(s) in spec: {first}")
+        self.findings = findings

@@ -9,16 +9,16 @@ Bad input never raises: it becomes findings. `load_spec` is the raising form for
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from validators.errors import SpecError
 from validators.spec import messages as msg
 from validators.spec.checks import Exists, check_spec
-from validators.spec.findings import Finding, Issue, format_path
+from validators.spec.fields import BUILTIN_TARGETS
+from validators.spec.findings import Finding, Issue, SpecError, format_path
 from validators.spec.model import ModelDeployment
 from validators.spec.typeerrors import describe, from_error
 from validators.spec.yamlsource import (
@@ -47,16 +47,22 @@ class SpecReport:
         return not self.findings
 
 
-def load_text(text: str, file: str, exists: Exists | None = None) -> SpecReport:
-    """Load spec text; `file` names it in findings; `exists` enables the file checks."""
+def load_text(
+    text: str,
+    file: str,
+    exists: Exists | None = None,
+    targets: Collection[str] = BUILTIN_TARGETS,
+) -> SpecReport:
+    """Load spec text; `file` names it in findings; `exists` enables the file checks;
+    `targets` are the target names an environment may name."""
     try:
         doc = parse(text)
     except SourceError as exc:
         return SpecReport(file, None, (_from_problem(exc.problem, file, source_lines(text)),))
-    return _load_document(doc, file, exists)
+    return _load_document(doc, file, exists, targets)
 
 
-def load_file(path: Path, root: Path) -> SpecReport:
+def load_file(path: Path, root: Path, targets: Collection[str] = BUILTIN_TARGETS) -> SpecReport:
     """Load one spec file; files it references are looked up under `root`."""
     file = display_name(path)
     try:
@@ -68,12 +74,14 @@ def load_file(path: Path, root: Path) -> SpecReport:
         text = decode(raw)
     except SourceError as exc:
         return SpecReport(file, None, (_from_problem(exc.problem, file, []),))
-    return load_text(text, file, exists=lambda rel: (root / rel).exists())
+    return load_text(text, file, lambda rel: (root / rel).exists(), targets)
 
 
-def load_spec(path: Path, root: Path) -> ModelDeployment:
+def load_spec(
+    path: Path, root: Path, targets: Collection[str] = BUILTIN_TARGETS
+) -> ModelDeployment:
     """The valid spec in `path`, or a `SpecError` holding every finding."""
-    report = load_file(path, root)
+    report = load_file(path, root, targets)
     if report.spec is None or report.findings:
         raise SpecError(list(report.findings))
     return report.spec
@@ -95,11 +103,13 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Finding]]:
     return files, missing
 
 
-def load_all(paths: Iterable[Path], root: Path) -> list[SpecReport]:
+def load_all(
+    paths: Iterable[Path], root: Path, targets: Collection[str] = BUILTIN_TARGETS
+) -> list[SpecReport]:
     """Every spec under `paths`, plus checks across files (names are unique)."""
     files, missing = discover(paths)
     reports = [SpecReport(f.file, None, (f,)) for f in missing]
-    reports += [load_file(path, root) for path in files]
+    reports += [load_file(path, root, targets) for path in files]
     return _unique_names(reports)
 
 
@@ -110,13 +120,15 @@ def display_name(path: Path) -> str:
         return str(path)
 
 
-def _load_document(doc: Document, file: str, exists: Exists | None) -> SpecReport:
+def _load_document(
+    doc: Document, file: str, exists: Exists | None, targets: Collection[str]
+) -> SpecReport:
     findings = [_from_problem(p, file, doc.lines) for p in doc.problems]
     if not isinstance(doc.data, dict):
         issue = Issue((), msg.NOT_A_MAPPING.format(found=describe(doc.data)))
         return SpecReport(file, None, (*findings, _locate(issue, doc, file)))
     try:
-        spec = ModelDeployment.model_validate(doc.data)
+        spec = ModelDeployment.model_validate(doc.data, context={"targets": tuple(targets)})
     except ValidationError as exc:
         issues = [from_error(ModelDeployment, e, doc.source_map.scalars) for e in exc.errors()]
         findings += [_locate(issue, doc, file) for issue in _drop_explained(issues)]

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from validators.spec.fields import (
+    BUILTIN_TARGETS,
     BreachAction,
     ColumnType,
     DnsLabel,
@@ -339,6 +341,18 @@ class Environment(SpecObject):
     rollout: Rollout | None = opt(
         "How the new version is rolled out; omit to replace the running version at once."
     )
+
+    @field_validator("target")
+    @classmethod
+    def _known_target(cls, value: str, info: ValidationInfo) -> str:
+        """A target the pipeline can deploy to: the built-ins, or the names the caller passes
+        as validation context (`{"targets": [...]}`: the registry's, with plugins)."""
+        context = info.context if isinstance(info.context, dict) else {}
+        known = tuple(context.get("targets") or BUILTIN_TARGETS)
+        if value not in known:
+            expected = ", ".join(f"'{name}'" for name in known)
+            raise PydanticCustomError("literal_error", "unknown target", {"expected": expected})
+        return value
 
 
 # --- monitoring --------------------------------------------------------------------------------

@@ -80,7 +80,9 @@ class ResolvedRollout:
 class ResolvedEnvironment:
     name: str
     target: str
-    settings: m.LocalSettings | m.KubernetesSettings | m.AwsSettings
+    # the built-in target's settings block (its defaults when omitted); None for a target a
+    # plugin registers: the spec has no block for it
+    settings: m.LocalSettings | m.KubernetesSettings | m.AwsSettings | None
     replicas: int
     approvals: tuple[m.Approval, ...]
     rollout: ResolvedRollout
@@ -124,12 +126,9 @@ def _service(service: m.Service) -> ResolvedService:
 
 
 def _environment(env: m.Environment) -> ResolvedEnvironment:
-    settings = (
-        getattr(env, env.target)
-        or {"local": m.LocalSettings, "kubernetes": m.KubernetesSettings, "aws": m.AwsSettings}[
-            env.target
-        ]()
-    )
+    blocks = {"local": m.LocalSettings, "kubernetes": m.KubernetesSettings, "aws": m.AwsSettings}
+    block = blocks.get(env.target)
+    settings = (getattr(env, env.target) or block()) if block is not None else None
     return ResolvedEnvironment(
         name=env.name,
         target=env.target,

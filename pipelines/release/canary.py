@@ -1,0 +1,97 @@
+"""The canary strategy of an environment: deploy the canary, smoke it, walk the rollout steps
+with analysis, then promote — or roll back at once, saying which measurement failed."""
+
+from __future__ import annotations
+
+import time
+
+from pipelines.audit.ledger import LedgerKind
+from pipelines.core.outcomes import Outcome
+from pipelines.release.alias import set_alias
+from pipelines.release.context import EnvRelease
+from pipelines.release.outcome import EnvOutcome
+from pipelines.release.serving import SMOKE_ROWS
+from pipelines.release.traffic import Replay
+from stacks.target import Slot
+from validators.spec.resolved import ResolvedRollout, with_defaults
+
+
+def canary_release(er: EnvRelease, rollout: ResolvedRollout) -> EnvOutcome:
+    from pipelines.release.steps import run_canary
+    from pipelines.release.verdict import Policy
+    from validators.gates.serving import smoke
+
+    spec, target, release, started = er.ctx.spec, er.target, er.release, time.monotonic()
+    api = with_defaults(spec).service.api
+    er.say(f"{er.where}: canary of {release.model} ({release.bento})")
+    target.deploy(Slot.CANARY, release)
+    er.record(LedgerKind.DEPLOY, slot="canary", model=release.model, bento=release.bento)
+    client = target.slot_client(Slot.CANARY)
+    check = smoke(lambda body: client.post(api, body), er.rows[:SMOKE_ROWS])
+    if not check.passed:
+        return _rolled_back(er, f"canary smoke: {check.summary()}", started)
+    serving = spec.gates.serving if spec.gates else None
+    policy = Policy(
+        min_requests=rollout.analysis.min_requests,
+        error_rate_max=(
+            serving.error_rate_max if serving and serving.error_rate_max is not None else 0.01
+        ),
+        latency_p95_ms=serving.latency_p95_ms if serving else None,
+    )
+    replay = _traffic(er, api)
+    try:
+        result = run_canary(target, rollout, policy, api, er.say, er.record)
+    finally:
+        if replay is not None:
+            replay.stop()
+    if not result.passed:
+        er.record(
+            LedgerKind.ROLLBACK,
+            model=release.model,
+            reason=result.reason,
+            switch_s=result.rollback_s,
+        )
+        er.say(
+            f"{er.where}: ROLLED BACK {release.model} — {result.reason}; traffic was "
+            f"back on stable {result.rollback_s or 0:.2f}s after the verdict"
+        )
+        return EnvOutcome(
+            er.env.name,
+            Outcome.ROLLED_BACK,
+            release.model,
+            result.reason,
+            time.monotonic() - started,
+        )
+    target.promote()
+    set_alias(er.ctx.ws, release, er.env.name)
+    er.record(
+        LedgerKind.PROMOTED,
+        model=release.model,
+        bento=release.bento,
+        strategy="canary",
+        measurements=result.measurements,
+    )
+    er.say(
+        f"{er.where}: promoted {release.model} after {result.measurements} "
+        f"measurements ({result.canary_requests:.0f} canary requests)"
+    )
+    return EnvOutcome(er.env.name, Outcome.PROMOTED, release.model, "", time.monotonic() - started)
+
+
+def _traffic(er: EnvRelease, api: str) -> Replay | None:
+    """Synthetic production traffic through the environment's endpoint (demo, tests)."""
+    if er.ctx.options.traffic_rps <= 0 or not er.rows:
+        return None
+    if er.target.state().endpoint is None:
+        return None
+    client = er.target.slot_client(None)
+    return Replay(lambda body: client.post(api, body), er.rows, er.ctx.options.traffic_rps).start()
+
+
+def _rolled_back(er: EnvRelease, reason: str, started: float) -> EnvOutcome:
+    er.target.teardown(Slot.CANARY)
+    er.record(LedgerKind.ROLLBACK, model=er.release.model, reason=reason)
+    er.say(f"{er.where}: ROLLED BACK {er.release.model} — {reason}")
+    return EnvOutcome(
+        er.env.name, Outcome.ROLLED_BACK, er.release.model, reason, time.monotonic() - started
+    )

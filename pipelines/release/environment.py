@@ -1,0 +1,96 @@
+"""Reconcile one environment of a spec with a release: idempotent steps over observed state —
+recover a canary an earlier run left, keep what already runs, check approvals and signatures,
+then take the environment's strategy (direct, or canary)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelines.approvals.rules import handle
+from pipelines.approvals.sources import ApprovalCheck
+from pipelines.audit.ledger import LedgerKind
+from pipelines.core.locks import environment_lock
+from pipelines.core.outcomes import Outcome
+from pipelines.release.alias import set_alias
+from pipelines.release.context import EnvRelease, ReleaseContext
+from pipelines.release.outcome import EnvOutcome
+from pipelines.release.rollback import rollback_canary
+from pipelines.release.verify import verify_artifact
+from stacks.target import Release, Slot
+from validators.spec.model import Environment
+from validators.spec.resolved import with_defaults
+
+RECOVERED = "a previous apply stopped during its canary"
+
+
+def reconcile_environment(
+    ctx: ReleaseContext,
+    env: Environment,
+    release: Release,
+    columns: list[dict[str, Any]],
+    check: ApprovalCheck,
+) -> EnvOutcome:
+    from pipelines.core.targets import target_for
+
+    ws, where = ctx.ws, f"{ctx.name}/{env.name}"
+    with environment_lock(ws.state, ctx.name, env.name, ctx.options.lock_timeout, ctx.say):
+        target = target_for(ctx.spec, env.name, ws)
+        if Slot.CANARY in target.state().slots:  # a run died mid-canary: back to stable first
+            rollback_canary(ctx, env.name, target, RECOVERED)
+        stable = target.state().slots.get(Slot.STABLE)
+        if stable and stable.release.bento == release.bento:
+            set_alias(ws, release, env.name)
+            ctx.say(f"{where}: already serves {release.model} — unchanged")
+            return EnvOutcome(env.name, Outcome.UNCHANGED, release.model)
+        blocked = _approved(ctx, env, release, check)
+        if blocked is not None:
+            return blocked
+        refused = verify_artifact(ctx, env.name, release)
+        if refused is not None:
+            return refused
+        rows = _rows(ctx, [c["name"] for c in columns])
+        er = EnvRelease(ctx, env, release, target, check, rows)
+        rollout = with_defaults(ctx.spec).environments[ctx.spec.environments.index(env)].rollout
+        if rollout.strategy == "direct" or stable is None:
+            from pipelines.release.direct import direct_release
+
+            return direct_release(er, stable.release if stable else None)
+        from pipelines.release.canary import canary_release
+
+        result = canary_release(er, rollout)
+        if result.outcome == Outcome.ROLLED_BACK:
+            result.restored = stable.release.model
+        return result
+
+
+def _approved(
+    ctx: ReleaseContext, env: Environment, release: Release, check: ApprovalCheck
+) -> EnvOutcome | None:
+    """A blocked outcome while approvals are missing; else the approvals that count are
+    recorded and None returned."""
+    missing, verdicts = check.missing(env)
+    if missing:
+        ctx.record(
+            LedgerKind.BLOCKED, env.name, model=release.model, reason=missing, digest=check.digest
+        )
+        ctx.say(f"{ctx.name}/{env.name}: waiting for approval — {missing}")
+        return EnvOutcome(env.name, Outcome.BLOCKED, release.model, missing)
+    if verdicts:
+        counted = list(dict.fromkeys(who for v in verdicts for who in v.counted))
+        ctx.record(
+            LedgerKind.APPROVAL,
+            env.name,
+            model=release.model,
+            approved_by=counted,
+            digest=check.digest,
+            author=check.author,
+            sources=sorted({a.source for a in check.approvals if handle(a.who) in counted}),
+            not_counted=[i for v in verdicts for i in v.ignored],
+        )
+    return None
+
+
+def _rows(ctx: ReleaseContext, columns: list[str]) -> list[dict[str, Any]]:
+    from pipelines.release.serving import sample_rows
+
+    return sample_rows(ctx.spec, ctx.ws.root, columns, 500)
