@@ -37,7 +37,9 @@ def local_spec(name: str) -> str:
 
 
 def project(root: Path, specs: dict[str, str]) -> Workspace:
-    """`root/specs/<file>` for each file name and text; the workspace at `root`."""
+    """`root/specs/<file>` for each file name and text (`specs/` even when there is none); the
+    workspace at `root`."""
+    (root / "specs").mkdir(parents=True, exist_ok=True)
     for file, text in specs.items():
         path = root / "specs" / file
         path.parent.mkdir(parents=True, exist_ok=True)

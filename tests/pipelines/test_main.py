@@ -20,7 +20,7 @@ def _run_main(monkeypatch: pytest.MonkeyPatch, *argv: str) -> None:
 def test_the_command_runs_and_its_exit_code_is_the_process_s(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(SystemExit, match="^0$"):
+    with pytest.raises(SystemExit, match=r"^0$"):
         _run_main(monkeypatch, "schema")
     assert capsys.readouterr().out == committed()
 
@@ -28,7 +28,7 @@ def test_the_command_runs_and_its_exit_code_is_the_process_s(
 def test_a_failing_command_exits_with_its_code(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    with pytest.raises(SystemExit, match="^2$"):
+    with pytest.raises(SystemExit, match=r"^2$"):
         _run_main(monkeypatch, "-C", str(tmp_path), "validate", "nowhere.yaml")
     assert capsys.readouterr().out.splitlines()[0] == (
         "nowhere.yaml:1:1: (root): no such file or folder"

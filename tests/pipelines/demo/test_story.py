@@ -85,3 +85,30 @@ def _sdk() -> str:
     from importlib.metadata import version
 
     return version("pulumi")
+
+
+def test_a_variant_file_is_the_demo_spec_at_another_version(tmp_path: Path, repo: Path) -> None:
+    from pipelines.core.workspace import Workspace
+    from pipelines.demo.story import variant_file
+    from validators.spec.loader import load_text
+
+    (tmp_path / "specs").mkdir()
+    shutil.copy(repo / "specs" / "credit-risk.yaml", tmp_path / "specs")
+    ws = Workspace.at(tmp_path)
+    path = Path(variant_file(ws, "4", "faulty"))
+    assert path == ws.state / "demo" / "specs" / "credit-risk-faulty.yaml"
+    spec = load_text(path.read_text(encoding="utf-8"), str(path)).spec
+    original = load_text((repo / "specs" / "credit-risk.yaml").read_text(), "credit-risk.yaml").spec
+    assert spec is not None
+    assert original is not None
+    assert original.model.uri == "models:/credit-risk/1"
+    assert spec.model.uri == "models:/credit-risk/4"
+    assert spec.model_copy(update={"model": original.model}) == original
+
+
+def test_the_example_row_has_the_models_input_columns() -> None:
+    from pipelines.demo.dataset import LABEL, SENSITIVE, generate
+    from pipelines.demo.story import _COLUMNS
+
+    frame = generate(10, seed=1)
+    assert list(_COLUMNS) == [c for c in frame.columns if c not in (LABEL, SENSITIVE)]

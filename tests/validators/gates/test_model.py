@@ -38,10 +38,8 @@ def test_a_gate_with_only_max_regression_is_left_to_the_champion_gate() -> None:
 
 
 def test_an_undefined_metric_fails_with_a_note() -> None:
-    one_class = np.array([1, 1, 1, 1])
-    (result,) = metric_results(one_class, np.array([0.9, 0.8, 0.7, 0.6]), [
-        MetricGate(metric="roc_auc", min=0.5)
-    ])  # fmt: skip
+    one_class, scores = np.array([1, 1, 1, 1]), np.array([0.9, 0.8, 0.7, 0.6])
+    (result,) = metric_results(one_class, scores, [MetricGate(metric="roc_auc", min=0.5)])
     assert result.measured is not None
     assert math.isnan(result.measured)
     assert result.passed is False

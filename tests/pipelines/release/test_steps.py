@@ -1,0 +1,119 @@
+"""Walking a canary's steps: weights set in order, every interval measured on the target's own
+metrics sources, an abort that puts all traffic on stable at once, and a canary that never
+served enough requests is not trusted. The target is an in-memory stand-in whose counters
+follow a script."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import scipy.stats  # noqa: F401  (imported by the first verdict otherwise: not in a pause)
+
+from pipelines.release.steps import run_canary
+from pipelines.release.verdict import Policy
+from stacks.reach.metrics import CounterSource, SlotSample
+from stacks.target import Release, Slot, SlotState, TargetState
+from validators.spec.resolved import ResolvedAnalysis, ResolvedRollout, ResolvedStep
+
+
+class Growing(CounterSource):
+    """Counters that grow by `per_read` requests (and `errors` of them 5xx) on every read."""
+
+    def __init__(self, per_read: int, errors: int) -> None:
+        self.per_read, self.errors, self.reads = per_read, errors, 0
+
+    @property
+    def address(self) -> str:
+        return "memory"
+
+    def counters(self, endpoint: str) -> SlotSample:
+        n = self.reads
+        self.reads += 1
+        buckets = ((0.05, float(n * self.per_read)), (float("inf"), float(n * self.per_read)))
+        return SlotSample(n * self.per_read, n * self.errors, buckets)
+
+
+@dataclass
+class MemoryTarget:
+    canary: Growing
+    stable: Growing = field(default_factory=lambda: Growing(100, 0))
+    weights: list[dict[Slot, int]] = field(default_factory=list)
+    torn_down: list[Slot] = field(default_factory=list)
+
+    def state(self) -> TargetState:
+        release = Release("svc:1", "models:/m/1")
+        slots = {
+            s: SlotState(s, release, f"memory://{s.value}", f"memory://{s.value}", 50)
+            for s in (Slot.STABLE, Slot.CANARY)
+            if s not in self.torn_down
+        }
+        return TargetState("memory://", slots)
+
+    def set_weights(self, weights: dict[Slot, int]) -> None:
+        self.weights.append(dict(weights))
+
+    def teardown(self, slot: Slot) -> None:
+        self.torn_down.append(slot)
+
+    def metrics(self, slot: Slot) -> Growing:
+        return self.canary if slot == Slot.CANARY else self.stable
+
+
+ROLLOUT = ResolvedRollout(
+    strategy="canary",
+    steps=(ResolvedStep(weight=20), ResolvedStep(pause_s=0.5), ResolvedStep(weight=60)),
+    analysis=ResolvedAnalysis(interval_s=0.05, failure_limit=1, min_requests=30),
+)
+POLICY = Policy(min_requests=30, error_rate_max=0.01)
+
+
+def walk(target: MemoryTarget) -> tuple[Any, list[tuple[str, dict[str, Any]]], list[str]]:
+    records: list[tuple[str, dict[str, Any]]] = []
+    said: list[str] = []
+    result = run_canary(
+        target,  # type: ignore[arg-type]
+        ROLLOUT,
+        POLICY,
+        "predict",
+        said.append,
+        lambda kind, **details: records.append((str(kind), details)),
+    )
+    return result, records, said
+
+
+def test_a_healthy_canary_walks_every_step_in_order() -> None:
+    target = MemoryTarget(canary=Growing(20, 0))
+    result, records, _ = walk(target)
+    assert result.passed
+    assert target.weights == [
+        {Slot.STABLE: 80, Slot.CANARY: 20},
+        {Slot.STABLE: 40, Slot.CANARY: 60},
+    ]
+    assert target.torn_down == []
+    steps = [details for kind, details in records if kind == "step"]
+    assert steps == [{"step": 1, "weight": 20}, {"step": 3, "weight": 60}]
+    phases = [details["phase"] for kind, details in records if kind == "analysis"]
+    assert phases
+    assert phases[-1] == "Successful"
+    assert result.canary_requests >= 30
+
+
+def test_a_failing_canary_is_aborted_past_the_failure_limit() -> None:
+    target = MemoryTarget(canary=Growing(20, 5))  # 25% errors
+    result, records, _ = walk(target)
+    assert not result.passed
+    assert "canary error rate" in result.reason
+    assert target.weights[-1] == {Slot.STABLE: 100, Slot.CANARY: 0}
+    assert target.torn_down == [Slot.CANARY]
+    assert [d["phase"] for k, d in records if k == "analysis"].count("Failed") == 2
+    assert result.rollback_s is not None
+
+
+def test_a_canary_that_served_too_little_is_not_trusted() -> None:
+    target = MemoryTarget(canary=Growing(1, 0))
+    result, _, _ = walk(target)
+    assert not result.passed
+    assert "30 are needed to trust it" in result.reason
+    assert target.weights[-1] == {Slot.STABLE: 100, Slot.CANARY: 0}
+    assert target.torn_down == [Slot.CANARY]
