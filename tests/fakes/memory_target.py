@@ -1,10 +1,13 @@
-"""An in-memory target for unit tests of the release stages: slots and weights kept in a JSON
-file (so every `target_for` of one environment sees the same state), requests answered by a
-script (`Answers`), counters of what each slot answered. Built on the shared `SlotMoves`, like
-the real targets; registered under its own name by `registered()`."""
+"""An in-process target for tests of the release stages and of the plug-in point: slots and
+weights kept in a JSON file (so every `target_for` of one environment sees the same state),
+requests answered by a script (`Answer`: canned answers, or a real model's scores), the
+environment's endpoint split by weight, counters of what each slot answered. Built on the
+shared `SlotMoves`, like the real targets; registered by name with `registered()`."""
 
 from __future__ import annotations
 
+import random
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,8 +43,16 @@ class Script:
     """What every memory target answers, and what it was asked (shared per test)."""
 
     answer: Answer = predicts
-    served: dict[str, int] = field(default_factory=dict)  # slot -> requests
+    served: dict[tuple[str, str], int] = field(default_factory=dict)  # (env, slot) -> requests
+    errors: dict[tuple[str, str], int] = field(default_factory=dict)  # (env, slot) -> 5xx
     destroyed: int = 0
+    pick: random.Random = field(default_factory=lambda: random.Random(7))
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, key: tuple[str, str], status: int) -> None:
+        with self.lock:
+            self.served[key] = self.served.get(key, 0) + 1
+            self.errors[key] = self.errors.get(key, 0) + (status >= 500)
 
 
 SCRIPT = Script()
@@ -73,9 +84,14 @@ class MemoryClient:
 
     def post(self, api: str, body: dict[str, Any]) -> tuple[int, Any]:
         desired = self.target.desired()
-        slot = self.slot or next(s for s, w in desired.weights.items() if w)
-        SCRIPT.served[slot] = SCRIPT.served.get(slot, 0) + 1
-        return SCRIPT.answer(self.slot, desired.slots[slot]["model"], body)
+        slot = self.slot
+        if slot is None:  # the endpoint: one slot per request, by the weights in effect now
+            slots = list(desired.weights)
+            with SCRIPT.lock:
+                slot = SCRIPT.pick.choices(slots, [desired.weights[s] for s in slots])[0]
+        status, answer = SCRIPT.answer(self.slot, desired.slots[slot]["model"], body)
+        SCRIPT.record((self.target.config.environment, slot), status)
+        return status, answer
 
     def ready(self) -> bool:
         return self.slot is None or self.slot in self.target.desired().slots
@@ -90,15 +106,16 @@ class MemoryClient:
 
 
 class MemoryCounters(CounterSource):
-    def __init__(self, slot: str) -> None:
-        self.slot = slot
+    def __init__(self, key: tuple[str, str]) -> None:
+        self.key = key
 
     @property
     def address(self) -> str:
-        return f"{NAME}://{self.slot}/metrics"
+        return f"{NAME}://{'/'.join(self.key)}/metrics"
 
     def counters(self, endpoint: str) -> SlotSample:
-        return SlotSample(requests=SCRIPT.served.get(self.slot, 0))
+        with SCRIPT.lock:
+            return SlotSample(SCRIPT.served.get(self.key, 0), SCRIPT.errors.get(self.key, 0))
 
 
 class MemoryTarget(SlotMoves):
@@ -133,7 +150,7 @@ class MemoryTarget(SlotMoves):
         return MemoryClient(self, slot.value if slot else None)
 
     def metrics(self, slot: Slot) -> MemoryCounters:
-        return MemoryCounters(slot.value)
+        return MemoryCounters((self.config.environment, slot.value))
 
     def preview(self, slot: Slot, release: Release) -> PreviewSummary:
         return PreviewSummary({"update": 1}, [])
@@ -143,13 +160,17 @@ class MemoryTarget(SlotMoves):
         self.config.state_file.unlink(missing_ok=True)
 
 
+def kind(name: str = NAME) -> TargetKind:
+    return TargetKind(name, memory_config, MemoryTarget)
+
+
 @contextmanager
-def registered(answer: Answer = predicts) -> Iterator[Script]:
-    """The memory target registered as `memory` for the duration, with a fresh script."""
+def registered(answer: Answer = predicts, name: str = NAME) -> Iterator[Script]:
+    """The memory target registered as `name` for the duration, with a fresh script."""
     global SCRIPT
     SCRIPT = Script(answer)
-    registry.register_target(TargetKind(NAME, memory_config, MemoryTarget))
+    registry.register_target(kind(name))
     try:
         yield SCRIPT
     finally:
-        registry._TARGETS.pop(NAME, None)
+        registry._TARGETS.pop(name, None)
