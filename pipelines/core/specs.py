@@ -42,10 +42,10 @@ def load_valid(paths: list[Path], root: Path) -> list[tuple[ModelDeployment, Pat
 
 
 def _reports(paths: list[Path], root: Path) -> list[SpecReport]:
-    targets = paths or [root / SPECS_DIR]
-    reports = load_all(targets, root.resolve())
+    where = paths or [root / SPECS_DIR]
+    reports = load_all(where, root.resolve())
     if not reports:
-        shown = ", ".join(str(t) for t in targets)
+        shown = ", ".join(str(p) for p in where)
         raise UsageError(
             f"no spec files (*.yaml, *.yml) under {shown}",
             hint="write one; docs/spec.md describes every field",
