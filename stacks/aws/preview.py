@@ -51,7 +51,8 @@ def describe(resource: Recorded) -> Described | None:
     elif resource.type == "aws:appautoscaling/policy:Policy":
         tracking = inputs.get("targetTrackingScalingPolicyConfiguration") or {}
         fields["invocations-per-instance"] = str(tracking.get("targetValue"))
-    return Described(kind, name, fields)
+    rank = list(_KINDS).index(resource.type) if resource.type in _KINDS else len(_KINDS)
+    return Described(kind, name, fields, rank)
 
 
 def _variants(variants: list[dict[str, Any]]) -> dict[str, str]:

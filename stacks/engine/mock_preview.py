@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -45,6 +45,7 @@ class Described:
     kind: str
     name: str
     fields: dict[str, str]
+    rank: int = field(default=0, compare=False)  # review order: workload first, routing last
 
 
 Describe = Callable[[Recorded], Described | None]  # None: not shown (providers)
@@ -131,12 +132,15 @@ def mock_preview(
 def _shown(
     resources: list[Recorded], describe: Describe
 ) -> dict[tuple[str, str], tuple[Described, dict[str, Any]]]:
-    shown = {}
+    """Resources in review order (kind rank, then name): the engine registers a program's
+    resources as their inputs resolve, so the order the mocks see them in varies run to run."""
+    shown = []
     for resource in resources:
         described = describe(resource)
         if described is not None:
-            shown[(resource.type, resource.name)] = (described, resource.inputs)
-    return shown
+            shown.append(((resource.type, resource.name), (described, resource.inputs)))
+    shown.sort(key=lambda item: (item[1][0].rank, item[1][0].name, item[0]))
+    return dict(shown)
 
 
 def _compare(

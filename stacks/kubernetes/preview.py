@@ -23,7 +23,8 @@ def describe(resource: Recorded) -> Described | None:
         name = f"{metadata['namespace']}/{name}"
     spec = inputs.get("spec") or {}
     fields = _FIELDS.get(kind, lambda _spec, _meta: {})(spec, metadata)
-    return Described(kind, name, fields)
+    rank = list(_FIELDS).index(kind) if kind in _FIELDS else len(_FIELDS)
+    return Described(kind, name, fields, rank)
 
 
 def _deployment(spec: dict[str, Any], _meta: dict[str, Any]) -> dict[str, str]:
@@ -57,12 +58,12 @@ def _pdb(spec: dict[str, Any], _meta: dict[str, Any]) -> dict[str, str]:
     return {"max-unavailable": str(spec.get("maxUnavailable"))}
 
 
-_FIELDS = {
+_FIELDS = {  # in the order a preview shows them
     "Deployment": _deployment,
-    "Ingress": _ingress,
-    "HorizontalPodAutoscaler": _hpa,
     "Service": _service,
+    "HorizontalPodAutoscaler": _hpa,
     "PodDisruptionBudget": _pdb,
+    "Ingress": _ingress,
 }
 
 
