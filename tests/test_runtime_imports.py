@@ -30,6 +30,9 @@ MODULES = {
     "pyopenssl": "OpenSSL.crypto",
     "pyarrow": "pyarrow.json",
     "boto3": "boto3",
+    "sqlalchemy": "sqlalchemy",
+    "alembic": "alembic.command",
+    "psycopg": "psycopg",
 }
 
 

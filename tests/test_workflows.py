@@ -234,7 +234,7 @@ def test_deploy_goes_to_staging_then_production_one_at_a_time(repo: Path) -> Non
         assert apply["env"]["SHIPYARD_IMAGES"] == "${{ needs.image.outputs.images }}"
         (upload,) = steps_using(job, "actions/upload-artifact")
         assert upload["if"] == "always()"
-        assert ".shipyard/ledger.jsonl" in upload["with"]["path"]
+        assert ".shipyard/reports/" in upload["with"]["path"]
 
 
 @pytest.mark.parametrize(
@@ -329,3 +329,45 @@ def test_jobs_that_touch_environments_get_the_backend_keys_and_credentials(
     plugins = runs.index(".venv/bin/shipyard plugins")  # the engine never downloads them itself
     assert setup < plugins < next(i for i, r in enumerate(runs) if command in r)
     assert spec["steps"][setup]["env"] == DEPLOY_ENV
+
+
+STATE_ENV = {
+    "SHIPYARD_STATE_URL": "${{ secrets.SHIPYARD_STATE_URL }}",
+    "MLFLOW_TRACKING_URI": "${{ vars.MLFLOW_TRACKING_URI }}",
+}
+EXPORT = ".venv/bin/shipyard audit export --out .shipyard/reports/ledger.jsonl"
+
+
+def runs_shipyard(job: dict[str, Any]) -> bool:
+    runs = " ".join(s.get("run", "") for s in job["steps"])
+    return ".venv/bin/shipyard " in runs or "python -m pipelines." in runs
+
+
+@pytest.mark.parametrize("workflow", ["deploy.yml", "monitor.yml"])
+def test_jobs_that_run_shipyard_share_the_state_store_and_the_tracking_server(
+    repo: Path, workflow: str
+) -> None:
+    """State lives in the store SHIPYARD_STATE_URL (a secret) names and models in the MLflow
+    server of MLFLOW_TRACKING_URI: nothing a later run needs is left on the runner."""
+    jobs = [job for job in load(repo, workflow)["jobs"].values() if runs_shipyard(job)]
+    assert len(jobs) == {"deploy.yml": 3, "monitor.yml": 1}[workflow]  # image, apply; monitor
+    for job in jobs:
+        assert {k: job.get("env", {}).get(k) for k in STATE_ENV} == STATE_ENV, job["name"]
+
+
+@pytest.mark.parametrize("workflow", ["deploy.yml", "monitor.yml"])
+def test_the_uploaded_ledger_is_exported_from_the_state_store(repo: Path, workflow: str) -> None:
+    """No upload names .shipyard/ledger.jsonl (the ledger is in the store now): every job that
+    uploads its reports exports the ledger into them first, whatever happened before."""
+    uploads = 0
+    for job in load(repo, workflow)["jobs"].values():
+        steps = job["steps"]
+        for upload in steps_using(job, "actions/upload-artifact"):
+            uploads += 1
+            paths = upload["with"]["path"].split()
+            assert ".shipyard/ledger.jsonl" not in paths, job["name"]
+            assert ".shipyard/reports/" in paths, job["name"]
+            before = steps[: steps.index(upload)]
+            (export,) = [s for s in before if s.get("run") == EXPORT]
+            assert export["if"] == upload["if"] == "always()", job["name"]
+    assert uploads == {"deploy.yml": 2, "monitor.yml": 1}[workflow]

@@ -72,32 +72,26 @@ class ApprovalCheck:
 # --- local records --------------------------------------------------------------------------
 
 
-def approvals_file(ws: Workspace) -> Path:
-    return ws.state / "approvals.jsonl"
-
-
 def record_local(ws: Workspace, spec: str, approval: Approval) -> None:
-    path = approvals_file(ws)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    entry = {"spec": spec, **approval.__dict__}
-    with path.open("a", encoding="utf-8") as out:
-        out.write(json.dumps(entry, sort_keys=True) + "\n")
+    """Keep an approval (or waiver) in the state store, where every machine sees it."""
+    from pipelines.state.store import open_store
+
+    open_store(ws.state_url).add_approval(spec, dict(approval.__dict__))
 
 
 def local_approvals(ws: Workspace, spec: str) -> list[Approval]:
-    path = approvals_file(ws)
-    if not path.exists():
-        return []
+    """The approvals `shipyard approve` recorded for `spec`, from any machine."""
+    from pipelines.state.store import open_store, shown
+
     found = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, record in enumerate(open_store(ws.state_url).approvals(spec), start=1):
         try:
-            entry = json.loads(line)
-            if entry.pop("spec") == spec:
-                found.append(Approval(**entry))
-        except (ValueError, KeyError, TypeError) as exc:
+            found.append(Approval(**record))
+        except TypeError as exc:
             raise UsageError(
-                f"{path}:{number}: not an approval record ({exc})",
-                hint="approval records are written by `shipyard approve`; remove the line",
+                f"state store {shown(ws.state_url)}: approval record {number} of {spec} is "
+                f"not an approval ({exc})",
+                hint="approval records are written by `shipyard approve`; record it again",
             ) from None
     return found
 
@@ -215,7 +209,7 @@ def approve_locally(
     """Record `who`'s approval of the spec file as it is now, for `env` (with `gate`: a
     waiver of that gate); the message."""
     from pipelines.approvals.rules import handle, spec_digest
-    from pipelines.audit.ledger import Ledger
+    from pipelines.audit.ledger import ledger_of
     from pipelines.core.specs import load_spec
     from pipelines.core.targets import environment
 
@@ -228,7 +222,7 @@ def approve_locally(
     approval = Approval(handle(who), digest, "shipyard approve", now_iso(), env, reason, gate)
     name = spec.metadata.name
     record_local(ws, name, approval)
-    Ledger(ws.state / "ledger.jsonl").append(
+    ledger_of(ws).append(
         LedgerKind.APPROVAL_GIVEN,
         name,
         env,

@@ -1,21 +1,23 @@
-"""The deployment ledger: an append-only, hash-chained JSONL record of every gate run,
-approval, build, promotion and rollback. Each entry carries the hash of the one before, so
-an edit or a removal anywhere breaks the chain (`verify`)."""
+"""The deployment ledger: an append-only, hash-chained record of every gate run, approval,
+build, promotion and rollback, kept in the state store. Each entry carries the hash of the
+one before, so an edit, removal or reordering anywhere breaks the chain; signed checkpoints
+(audit/checkpoint.py) catch a chain whose tail was cut off (`verify`)."""
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from pipelines.core.errors import ShipyardError
 
 if TYPE_CHECKING:
     from pipelines.core.workspace import Workspace
+    from pipelines.state.store import LedgerRow, Store
 
 GENESIS = "0" * 64
 
@@ -37,96 +39,110 @@ class LedgerKind(StrEnum):
     ANALYSIS = "analysis"  # one canary measurement and its verdict
     PROMOTED = "promoted"  # the release serves all traffic
     ROLLBACK = "rollback"  # traffic went back to the previous release
+    INTERRUPTED = "interrupted"  # a signal stopped a canary: traffic went back to stable
+    RECOVERED = "recovered"  # a later run found a dead run's canary and restored stable
     PROPOSAL = "proposal"  # a revert proposal was written after a rollback
     MONITOR = "monitor"  # a monitor run found a breach and acted
+    IMPORTED = "imported"  # `audit import` brought an older ledger into the store
+
+
+class LedgerError(ShipyardError):
+    """A stored ledger row that is not an entry (written by hand, or garbled)."""
+
+    exit_code = 1
 
 
 @dataclass(frozen=True)
 class LedgerEntry:
     seq: int
     ts: float
-    kind: str  # a LedgerKind value (kept as the plain string the file holds)
+    kind: str  # a LedgerKind value (kept as the plain string the store holds)
     spec: str
     env: str | None
     details: dict[str, Any] = field(default_factory=dict)
     prev: str = GENESIS
     hash: str = ""
 
+    def body(self) -> str:
+        """The canonical JSON the hash covers (every field but the hash)."""
+        fields = {k: v for k, v in asdict(self).items() if k != "hash"}
+        return json.dumps(fields, sort_keys=True, default=str)
+
     def digest(self) -> str:
-        body = {k: v for k, v in asdict(self).items() if k != "hash"}
-        return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+        return hashlib.sha256(self.body().encode()).hexdigest()
+
+    @classmethod
+    def from_row(cls, row: LedgerRow) -> LedgerEntry:
+        try:
+            fields = json.loads(row.body)
+            return cls(**fields, hash=row.hash)
+        except (ValueError, TypeError) as exc:
+            raise LedgerError(
+                f"ledger entry seq {row.seq}: not a ledger entry ({exc})",
+                hint="run `shipyard audit verify` to see every damaged entry",
+            ) from None
 
 
 class Ledger:
-    """One file per project (`.shipyard/ledger.jsonl`); appends are serialised by a lock."""
+    """The ledger of one state store; appends are serialised by the store."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @property
+    def where(self) -> str:
+        from pipelines.state.store import shown
+
+        return shown(self.store.url)
 
     def append(
         self, kind: LedgerKind, spec: str, env: str | None = None, **details: Any
     ) -> LedgerEntry:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a+", encoding="utf-8") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                handle.seek(0)
-                last = _last(handle.read().splitlines())
-                entry = LedgerEntry(
-                    seq=last.seq + 1 if last else 1,
-                    ts=time.time(),
-                    kind=str(kind),
-                    spec=spec,
-                    env=env,
-                    details=details,
-                    prev=last.hash if last else GENESIS,
-                )
-                entry = LedgerEntry(**{**asdict(entry), "hash": entry.digest()})
-                handle.write(json.dumps(asdict(entry), sort_keys=True, default=str) + "\n")
-                handle.flush()
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-        return entry
+        from pipelines.state.store import LedgerRow
 
-    def entries(self) -> Iterator[LedgerEntry]:
-        if not self.path.exists():
-            return
-        with self.path.open(encoding="utf-8") as handle:
-            for line in handle:
-                if line.strip():
-                    yield LedgerEntry(**json.loads(line))
+        made: list[LedgerEntry] = []
 
-    def verify(self) -> list[str]:
-        """Every break in the chain, as `line N: what is wrong`; empty when intact."""
-        problems: list[str] = []
-        prev, seq = GENESIS, 0
-        for number, entry in enumerate(self.entries(), start=1):
-            if entry.prev != prev:
-                problems.append(f"line {number}: does not follow the entry before it")
-            if entry.hash != entry.digest():
-                problems.append(f"line {number}: content does not match its hash (edited)")
-            if entry.seq != seq + 1:
-                problems.append(f"line {number}: sequence {entry.seq} after {seq}")
-            prev, seq = entry.hash, entry.seq
-        return problems
+        def make(seq: int, prev: str) -> LedgerRow:
+            entry = LedgerEntry(seq, time.time(), str(kind), spec, env, details, prev)
+            body = entry.body()
+            digest = hashlib.sha256(body.encode()).hexdigest()
+            made.append(LedgerEntry(**{**asdict(entry), "hash": digest}))
+            return LedgerRow(seq, entry.ts, entry.kind, spec, env, prev, digest, body)
+
+        self.store.append_ledger(make)
+        return made[-1]
+
+    def entries(
+        self, spec: str | None = None, env: str | None = None, kinds: tuple[str, ...] = ()
+    ) -> Iterator[LedgerEntry]:
+        """Entries in order, optionally of one spec (and environment) and kinds."""
+        for row in self.store.ledger_rows(spec, env, tuple(str(k) for k in kinds)):
+            yield LedgerEntry.from_row(row)
 
     def last(
         self, spec: str, env: str | None, kinds: tuple[LedgerKind, ...] = ()
     ) -> LedgerEntry | None:
-        found = None
-        for entry in self.entries():
-            if entry.spec == spec and entry.env == env and (not kinds or entry.kind in kinds):
-                found = entry
-        return found
+        if env is None:  # spec-level entries (env NULL) are not selected by spec+env
+            found = None
+            for entry in self.entries(spec, None, kinds):
+                if entry.env is None:
+                    found = entry
+            return found
+        rows = self.store.ledger_rows(spec, env, tuple(map(str, kinds)), newest_first=True, limit=1)
+        for row in rows:
+            return LedgerEntry.from_row(row)
+        return None
+
+    def verify(self) -> list[str]:
+        """Every break, as `seq N: what is wrong`, with the checkpoints' findings; empty
+        when intact (see audit/verify.py)."""
+        from pipelines.audit.verify import verify_chain
+
+        return verify_chain(self.store.ledger_scan(), self.store.checkpoints()).problems
 
 
 def ledger_of(ws: Workspace) -> Ledger:
-    """The ledger of a project's workspace."""
-    return Ledger(ws.state / "ledger.jsonl")
+    """The ledger of a project's state store (`SHIPYARD_STATE_URL`, else .shipyard/state.db)."""
+    from pipelines.state.store import open_store
 
-
-def _last(lines: list[str]) -> LedgerEntry | None:
-    for line in reversed(lines):
-        if line.strip():
-            return LedgerEntry(**json.loads(line))
-    return None
+    return Ledger(open_store(ws.state_url))

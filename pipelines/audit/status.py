@@ -18,7 +18,7 @@ def status_lines(root: Path) -> list[str]:
     from pipelines.core.targets import target_for
 
     ws = Workspace.at(root)
-    ledger = ledger_of(ws)
+    heads = ledger_of(ws).store.ledger_heads()
     lines = [f"{'spec':<16} {'env':<12} {'version':<24} {'weights':<22} {'health':<8} last run"]
     for report in load_all([ws.root / SPECS_DIR], root=ws.root):
         if report.spec is None:
@@ -38,7 +38,7 @@ def status_lines(root: Path) -> list[str]:
             health = "-"
             if stable is not None:
                 health = "ready" if target.slot_client(Slot.STABLE).ready() else "down"
-            last = ledger.last(report.spec.metadata.name, env.name)
+            last = heads.get((report.spec.metadata.name, env.name))
             when = f"{last.kind} {_ago(last.ts)}" if last else "never"
             lines.append(
                 f"{report.spec.metadata.name:<16} {env.name:<12} {version:<24} "

@@ -29,6 +29,7 @@ from pipelines.cli import (
     plugins,
     rollback,
     schema,
+    state,
     status,
     validate,
     version,
@@ -51,6 +52,7 @@ VERBS: dict[str, ModuleType] = {
     "ledger": ledger,
     "audit": ledger,  # the same audit trail, under the name reviewers look for
     "explain": explain,
+    "state": state,
     "codeowners": codeowners,
     "destroy": destroy,
     "plugins": plugins,
@@ -87,9 +89,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     apply_quiet_defaults()
     args = build_parser().parse_args(argv)
+    from pipelines.core.signals import Interrupted, interruptible
+
     try:
-        return int(args.run(args))
-    except KeyboardInterrupt:
+        with interruptible():
+            return int(args.run(args))
+    except Interrupted as stop:
+        print(f"interrupted by {stop.name}", file=sys.stderr)
+        return stop.exit_code
+    except KeyboardInterrupt:  # outside the main thread's handler (not expected)
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:

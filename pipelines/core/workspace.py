@@ -29,6 +29,11 @@ class Workspace:
         return self.state / "pulumi"
 
     @property
+    def state_url(self) -> str:
+        """`SHIPYARD_STATE_URL` when set, else the SQLite store under `.shipyard/`."""
+        return os.environ.get("SHIPYARD_STATE_URL") or f"sqlite:///{self.state / 'state.db'}"
+
+    @property
     def mlflow_uri(self) -> str:
         """`MLFLOW_TRACKING_URI` when set, else the SQLite store under `.shipyard/`."""
         return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{self.state / 'mlflow.db'}"

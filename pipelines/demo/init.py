@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from pipelines.core.errors import ShipyardError
 from pipelines.core.workspace import Workspace
+from pipelines.state.store import open_store
 
 # path -> (rows, seed, drift); the seeded generator makes the same bytes every time.
 DATASETS = {
@@ -37,6 +38,7 @@ class InitResult:
 
 def init_workspace(ws: Workspace, say: Callable[[str], None]) -> InitResult:
     ws.state.mkdir(parents=True, exist_ok=True)
+    open_store(ws.state_url)  # the state store, its schema created (or checked) up front
     _ensure_dvc(ws, say)
     digests = _write_data(ws, say)
     _dvc(ws, "add", "--quiet", *DATASETS)
@@ -113,14 +115,14 @@ def _register_models(
 
     train.quiet_mlflow()
     uri = ws.mlflow_uri
-    ws.mlflow_artifacts.mkdir(parents=True, exist_ok=True)
+    artifacts = _artifact_location(ws)
     versions = train.registered_variants(uri)
     for variant in train.VARIANTS:
         if variant.name in versions:
             continue
         frame = pd.read_csv(ws.root / variant.training_data)
         versions[variant.name] = train.register(
-            variant, frame, digests[variant.training_data], uri, ws.mlflow_artifacts.as_uri()
+            variant, frame, digests[variant.training_data], uri, artifacts
         )
         say(
             f"mlflow: registered {train.MODEL_NAME} v{versions[variant.name]} ({variant.name}: "
@@ -128,3 +130,25 @@ def _register_models(
         )
     say(f"mlflow: registry at {uri}")
     return versions
+
+
+def _artifact_location(ws: Workspace) -> str:
+    """Where the demo experiment keeps its models: beside the embedded registry under
+    `.shipyard/`, or, with a tracking server (`MLFLOW_TRACKING_URI=http(s)://...`), in the
+    artifact store the server proxies — a folder of this checkout would be gone with the CI
+    runner that ran init. The experiment is created here so `train.register` finds it."""
+    uri = ws.mlflow_uri
+    if not uri.startswith(("http://", "https://")):
+        ws.mlflow_artifacts.mkdir(parents=True, exist_ok=True)
+        return ws.mlflow_artifacts.as_uri()
+    from mlflow import MlflowClient
+
+    from pipelines.demo import train
+
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    experiment = client.get_experiment_by_name(train.MODEL_NAME)
+    if experiment is None:
+        client.create_experiment(train.MODEL_NAME)  # the server's default: mlflow-artifacts:/
+        experiment = client.get_experiment_by_name(train.MODEL_NAME)
+    assert experiment is not None
+    return str(experiment.artifact_location)

@@ -19,7 +19,7 @@ from pipelines.core.specs import load_valid
 from pipelines.core.targets import environment, target_for
 from pipelines.core.workspace import Workspace
 from pipelines.monitor import checks
-from pipelines.monitor.actions import decide, folder, take
+from pipelines.monitor.actions import decide, take
 from pipelines.monitor.baseline import Baseline, load_baseline
 from pipelines.monitor.feedback import Feedback, load_feedback
 from pipelines.monitor.metrics import (
@@ -43,8 +43,11 @@ from validators.spec.resolved import default, with_defaults
 
 
 def monitor(paths: list[Path], ws: Workspace, options: Options, say: Say) -> MonitorResult:
+    from pipelines.audit.checkpoint import sealed
+
     specs = load_valid(paths, ws.root)
-    return MonitorResult([monitor_spec(spec, file, ws, options, say) for spec, file in specs])
+    with sealed(ws, "monitor", say):
+        return MonitorResult([monitor_spec(spec, file, ws, options, say) for spec, file in specs])
 
 
 def window_seconds(spec: ModelDeployment, override: str | None) -> float:
@@ -78,7 +81,17 @@ def monitor_spec(
     wanted = decide(run.breached, spec.monitoring)
     if wanted and options.act:
         run = replace(run, actions=take(run, wanted, spec_file, ws, say))
+    _remember(ws, run, wanted)
     return replace(run, seconds=time.perf_counter() - started)
+
+
+def _remember(ws: Workspace, run: MonitorRun, wanted: dict[str, list[str]]) -> None:
+    """The window this run judged, kept for the next run and `shipyard state show`."""
+    from pipelines.state.store import open_store
+
+    window = {"start": run.start, "end": run.end, "model": run.model, "predictions": run.rows}
+    record = {**window, "breaches": [b for reasons in wanted.values() for b in reasons]}
+    open_store(ws.state_url).put_value(run.spec, run.env, "last-window", record)
 
 
 def _observe(
@@ -190,9 +203,11 @@ def _slo(
         )
     except ReachError as exc:
         return run, [GateResult(Gate.SLO, "metrics", False, None, None, error=exc.message)]
-    path = folder(ws, run.spec, run.env) / "metrics.jsonl"
-    snapshots = [s for s in load_snapshots(path) if s.ts < run.end]
+    from pipelines.state.store import open_store
+
+    store = open_store(ws.state_url)
+    snapshots = [s for s in load_snapshots(store, run.spec, run.env) if s.ts < run.end]
     sample, since, series = window_sample(snapshots, now, run.start)
-    save_snapshot(path, snapshots, now)
+    save_snapshot(store, run.spec, run.env, now)
     when = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(since)) if since else "server start"
     return replace(run, slo_series=series), checks.slo_results(sample, spec.monitoring.slo, when)

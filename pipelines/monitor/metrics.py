@@ -1,8 +1,9 @@
 """Latency and errors over a window from `/metrics`, whose counters run since server start.
 
-Each monitor run scrapes every slot's counters and appends them as a snapshot to
-`.shipyard/monitor/<spec>/<env>/metrics.jsonl`. The window's figures are the difference between
-now and the last snapshot at or before the window's start (else the earliest one after it);
+Each monitor run scrapes every slot's counters and keeps them as a snapshot in the state
+store (so an hourly job on a fresh runner still has the last run's). The window's figures
+are the difference between now and the last snapshot at or before the window's start (else
+the earliest one after it);
 with no snapshot yet, they are the counts since the servers started, and the report says so.
 A server restart (counts going down) counts from zero again (`SlotSample.since`). The
 successive snapshots inside the window give the latency and error-rate time series.
@@ -10,12 +11,15 @@ successive snapshots inside the window give the latency and error-rate time seri
 
 from __future__ import annotations
 
-import json
+import math
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipelines.release.verdict import quantile_ms
 from stacks.reach.metrics import SlotSample
+
+if TYPE_CHECKING:
+    from pipelines.state.store import Store
 
 KEEP = 5000  # snapshots kept per environment (hourly runs: more than half a year)
 
@@ -29,7 +33,12 @@ class Snapshot:
         return {
             "ts": self.ts,
             "slots": {
-                slot: {"requests": s.requests, "errors": s.errors, "buckets": list(s.buckets)}
+                slot: {
+                    "requests": s.requests,
+                    "errors": s.errors,
+                    # "+Inf" as Prometheus writes it: JSON (and PostgreSQL) has no infinity
+                    "buckets": [["+Inf" if math.isinf(le) else le, n] for le, n in s.buckets],
+                }
                 for slot, s in self.slots.items()
             },
         }
@@ -112,25 +121,11 @@ def window_sample(
     return between(base, now), (base.ts if base else None), series
 
 
-def load_snapshots(path: Path) -> list[Snapshot]:
-    if not path.exists():
-        return []
-    found = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            found.append(Snapshot.from_json(json.loads(line)))
-        except (ValueError, KeyError, TypeError, AssertionError):
-            continue  # a torn line from an interrupted run
-    return found
+def load_snapshots(store: Store, spec: str, env: str) -> list[Snapshot]:
+    """The snapshots earlier runs kept for (spec, env), oldest first."""
+    return [Snapshot.from_json(record) for record in store.snapshots(spec, env)]
 
 
-def save_snapshot(path: Path, snapshots: list[Snapshot], now: Snapshot) -> None:
-    """Append `now`; rewrite the file without the oldest when it holds more than KEEP."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    kept = [*snapshots, now]
-    if len(kept) > KEEP:
-        text = "".join(json.dumps(s.to_json()) + "\n" for s in kept[-KEEP:])
-        path.write_text(text, encoding="utf-8")
-        return
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(now.to_json()) + "\n")
+def save_snapshot(store: Store, spec: str, env: str, now: Snapshot) -> None:
+    """Keep `now` (and the newest KEEP before it) for the next run, on any machine."""
+    store.add_snapshot(spec, env, now.ts, now.to_json(), KEEP)

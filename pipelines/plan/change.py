@@ -9,6 +9,7 @@ not read.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from pipelines.approvals.waivers import WaiverDecision
@@ -64,6 +65,11 @@ def plan_change(
     before, after, notes = _sides(ws, files, head)
     running, unknown = _running(ws, [*before.values(), *after.values()])
     notes += unknown
+    from pipelines.state.store import ephemeral_warning
+
+    lost = ephemeral_warning(ws.state_url, ws.root, os.environ)
+    if lost:
+        notes.append(f"State: {lost}")
     total = sum(1 for p in (ws.root / SPECS_DIR).rglob("*") if p.suffix in SPEC_SUFFIXES)
     plan = build_plan(before, after, running, unchanged=max(0, total - len(after)))
     gates = {

@@ -7,8 +7,10 @@ import time
 
 from pipelines.audit.ledger import LedgerKind
 from pipelines.core.outcomes import Outcome
+from pipelines.core.signals import Interrupted
 from pipelines.release.alias import set_alias
 from pipelines.release.context import EnvRelease
+from pipelines.release.inflight import Tracked
 from pipelines.release.outcome import EnvOutcome
 from pipelines.release.serving import SMOKE_ROWS
 from pipelines.release.traffic import Replay
@@ -17,6 +19,51 @@ from validators.spec.resolved import ResolvedRollout, with_defaults
 
 
 def canary_release(er: EnvRelease, rollout: ResolvedRollout) -> EnvOutcome:
+    """The canary, tracked in the state store while it runs; on SIGTERM/SIGINT all traffic
+    goes back to stable at once and `interrupted` is recorded before the signal ends the run."""
+    tracked = Tracked(er)
+    try:
+        return _canary(er, rollout, tracked)
+    except Interrupted as stop:
+        _interrupted(er, stop, tracked)
+        raise
+    finally:
+        tracked.done()
+
+
+def _interrupted(er: EnvRelease, stop: Interrupted, tracked: Tracked) -> None:
+    """Stable first (the clients), then the record, then the canary's servers."""
+    from stacks.errors import StackError
+
+    started, problems = time.monotonic(), []
+    try:
+        if tracked.state["status"] == "promoting":  # stable may be restarting: make it ready
+            from pipelines.release.rollback import restore_stable
+
+            restore_stable(er.target)
+        er.target.set_weights({Slot.STABLE: 100, Slot.CANARY: 0})
+    except StackError as exc:
+        problems.append(f"setting weights: {exc}")
+    switched = time.monotonic() - started
+    er.record(
+        LedgerKind.INTERRUPTED,
+        model=er.release.model,
+        signal=stop.name,
+        step=tracked.state["step"],
+        switch_s=round(switched, 3),
+        problems=problems,
+    )
+    er.say(
+        f"{er.where}: {stop.name}: all traffic back on stable {switched:.2f}s after the "
+        f"signal; the canary of {er.release.model} is being removed"
+    )
+    try:
+        er.target.teardown(Slot.CANARY)
+    except StackError as exc:
+        er.say(f"{er.where}: the canary could not be removed ({exc}); the next apply will")
+
+
+def _canary(er: EnvRelease, rollout: ResolvedRollout, tracked: Tracked) -> EnvOutcome:
     from pipelines.release.steps import run_canary
     from pipelines.release.verdict import Policy
     from validators.gates.serving import smoke
@@ -25,7 +72,7 @@ def canary_release(er: EnvRelease, rollout: ResolvedRollout) -> EnvOutcome:
     api = with_defaults(spec).service.api
     er.say(f"{er.where}: canary of {release.model} ({release.bento})")
     target.deploy(Slot.CANARY, release)
-    er.record(LedgerKind.DEPLOY, slot="canary", model=release.model, bento=release.bento)
+    tracked(LedgerKind.DEPLOY, slot="canary", model=release.model, bento=release.bento)
     client = target.slot_client(Slot.CANARY)
     check = smoke(lambda body: client.post(api, body), er.rows[:SMOKE_ROWS])
     if not check.passed:
@@ -40,7 +87,7 @@ def canary_release(er: EnvRelease, rollout: ResolvedRollout) -> EnvOutcome:
     )
     replay = _traffic(er, api)
     try:
-        result = run_canary(target, rollout, policy, api, er.say, er.record)
+        result = run_canary(target, rollout, policy, api, er.say, tracked)
     finally:
         if replay is not None:
             replay.stop()
@@ -62,15 +109,17 @@ def canary_release(er: EnvRelease, rollout: ResolvedRollout) -> EnvOutcome:
             result.reason,
             time.monotonic() - started,
         )
+    tracked.status("promoting")
     target.promote()
     set_alias(er.ctx.ws, release, er.env.name)
-    er.record(
+    entry = er.record(
         LedgerKind.PROMOTED,
         model=release.model,
         bento=release.bento,
         strategy="canary",
         measurements=result.measurements,
     )
+    er.ctx.released(er.env.name, release, "canary", entry)
     er.say(
         f"{er.where}: promoted {release.model} after {result.measurements} "
         f"measurements ({result.canary_requests:.0f} canary requests)"

@@ -51,6 +51,12 @@ class ReleaseContext:
         """One ledger entry of this spec (and environment)."""
         return self.ledger.append(kind, self.name, env, **details)
 
+    def released(self, env: str, release: Release, how: str, entry: LedgerEntry) -> None:
+        """`release` now serves all of `env`'s traffic: one more line of its release history
+        in the state store (what `rollback` goes back to, on any machine)."""
+        record = {"bento": release.bento, "how": how, "seq": entry.seq}
+        self.ledger.store.add_release(self.name, env, release.model, record)
+
 
 @dataclass(frozen=True)
 class EnvRelease:

@@ -43,6 +43,9 @@ def direct_release(er: EnvRelease, previous: Release | None) -> EnvOutcome:
             er.env.name, Outcome.ROLLED_BACK, release.model, reason, seconds, restored
         )
     set_alias(er.ctx.ws, release, er.env.name)
-    er.record(LedgerKind.PROMOTED, model=release.model, bento=release.bento, strategy="direct")
+    entry = er.record(
+        LedgerKind.PROMOTED, model=release.model, bento=release.bento, strategy="direct"
+    )
+    er.ctx.released(er.env.name, release, "direct", entry)
     er.say(f"{er.where}: {release.model} is live at {endpoint}")
     return EnvOutcome(er.env.name, Outcome.PROMOTED, release.model, "", time.monotonic() - started)

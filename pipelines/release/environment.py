@@ -9,18 +9,16 @@ from typing import Any
 from pipelines.approvals.rules import handle
 from pipelines.approvals.sources import ApprovalCheck
 from pipelines.audit.ledger import LedgerKind
-from pipelines.core.locks import environment_lock
 from pipelines.core.outcomes import Outcome
 from pipelines.release.alias import set_alias
 from pipelines.release.context import EnvRelease, ReleaseContext
 from pipelines.release.outcome import EnvOutcome
-from pipelines.release.rollback import rollback_canary
+from pipelines.release.rollback import recover
 from pipelines.release.verify import verify_artifact
+from pipelines.state.locks import environment_lock
 from stacks.target import Release, Slot
 from validators.spec.model import Environment
 from validators.spec.resolved import with_defaults
-
-RECOVERED = "a previous apply stopped during its canary"
 
 
 def reconcile_environment(
@@ -33,10 +31,9 @@ def reconcile_environment(
     from pipelines.core.targets import target_for
 
     ws, where = ctx.ws, f"{ctx.name}/{env.name}"
-    with environment_lock(ws.state, ctx.name, env.name, ctx.options.lock_timeout, ctx.say):
+    with environment_lock(ws, ctx.name, env.name, ctx.options.lock_timeout, ctx.say):
         target = target_for(ctx.spec, env.name, ws)
-        if Slot.CANARY in target.state().slots:  # a run died mid-canary: back to stable first
-            rollback_canary(ctx, env.name, target, RECOVERED)
+        recover(ctx, env.name, target)  # a run died mid-canary: back to stable first
         stable = target.state().slots.get(Slot.STABLE)
         if stable and stable.release.bento == release.bento:
             set_alias(ws, release, env.name)

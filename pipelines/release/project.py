@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pipelines.core.errors import UsageError
@@ -28,6 +29,7 @@ def changed_paths(root: Path, base: str, head: str | None, say: Say) -> list[Pat
 
 def apply_paths(paths: list[Path], root: Path, options: ApplyOptions, say: Say) -> ApplyResult:
     ws = Workspace.at(root)
+    warn_if_ephemeral(ws, say)
     specs = load_valid(paths, ws.root)
     if options.only_env is not None:
         unknown = [
@@ -39,7 +41,10 @@ def apply_paths(paths: list[Path], root: Path, options: ApplyOptions, say: Say) 
             raise UsageError(
                 f"--env {options.only_env}: {', '.join(unknown)} has no such environment"
             )
-    outcomes = [apply_spec(spec, file, ws, options, say) for spec, file in specs]
+    from pipelines.audit.checkpoint import sealed
+
+    with sealed(ws, "apply", say):
+        outcomes = [apply_spec(spec, file, ws, options, say) for spec, file in specs]
     result = ApplyResult(outcomes)
     say("")
     for outcome in outcomes:
@@ -51,3 +56,21 @@ def apply_paths(paths: list[Path], root: Path, options: ApplyOptions, say: Say) 
             spec_file = next(file for spec, file in specs if spec.metadata.name == outcome.spec)
             say(f"  fix the cause, then retry: shipyard apply {spec_file}")
     return result
+
+
+def warn_if_ephemeral(ws: Workspace, say: Say) -> None:
+    """Loudly, when this CI job's state dies with its runner: in the log (a GitHub Actions
+    warning annotation there) and in the job's summary page."""
+    from pipelines.state.store import ephemeral_warning
+
+    lost = ephemeral_warning(ws.state_url, ws.root, os.environ)
+    if lost is None:
+        return
+    prefix = (
+        "::warning title=Shipyard state is not kept::" if os.environ.get("GITHUB_ACTIONS") else ""
+    )
+    say(f"{prefix}WARNING: {lost}")
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as out:
+            out.write(f"> [!WARNING]\n> **Shipyard state is not kept**: {lost}\n\n")

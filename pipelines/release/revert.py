@@ -118,7 +118,7 @@ def propose_revert(
     reason: str,
 ) -> str:
     """Write the proposal after a rollback; what to tell the user."""
-    from pipelines.audit.ledger import Ledger
+    from pipelines.audit.ledger import ledger_of
 
     file = spec_file if spec_file.is_absolute() else ws.root / spec_file
     current = file.read_text(encoding="utf-8")
@@ -137,7 +137,7 @@ def propose_revert(
     branch, why = None, "not in a Git repository with a commit"
     if repo:
         branch, why = _branch(root, repo[1], rel, proposal, spec.metadata.name, head_text)
-    Ledger(ws.state / "ledger.jsonl").append(
+    ledger_of(ws).append(
         LedgerKind.PROPOSAL,
         spec.metadata.name,
         env,

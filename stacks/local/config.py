@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from stacks.target import TargetInputs
 
+HOST_DIR_ENV = "SHIPYARD_LOCAL_HOME"
 PORT_BASE = 18000
 PORT_BLOCKS = 400  # 18000..19999 in blocks of 5: nginx, stable, canary, 2 spare
 SLOT_OFFSET = {"stable": 1, "canary": 2}
@@ -24,6 +26,10 @@ class LocalTargetConfig:
     listen: int | None = None  # the spec's local.port; default: derived from the names
     max_body: int = 10 * 1024 * 1024
     ready_timeout: float = 180.0
+    # Where the host keeps its servers, nginx and logs (SHIPYARD_LOCAL_HOME): outside any one
+    # checkout, so every job on this host (each a fresh clone) drives the same environment.
+    # Default: the project's .shipyard/local.
+    host_dir: Path | None = None
 
     @property
     def project(self) -> str:
@@ -35,14 +41,17 @@ class LocalTargetConfig:
 
     @property
     def base_dir(self) -> Path:
-        return self.state_dir.resolve() / "local" / f"{self.spec}-{self.environment}"
+        home = self.host_dir.resolve() if self.host_dir else self.state_dir.resolve() / "local"
+        return home / f"{self.spec}-{self.environment}"
 
     @property
     def listen_port(self) -> int:
         if self.listen:
             return self.listen
-        # The project's folder takes part: two checkouts on one host get different ports.
-        key = f"{self.state_dir.resolve()}/{self.spec}/{self.environment}"
+        # The project's folder (or the host's) takes part: two checkouts on one host get
+        # different ports, and every checkout sharing SHIPYARD_LOCAL_HOME the same ones.
+        where = self.host_dir.resolve() if self.host_dir else self.state_dir.resolve()
+        key = f"{where}/{self.spec}/{self.environment}"
         block = zlib.crc32(key.encode()) % PORT_BLOCKS
         return PORT_BASE + 5 * block
 
@@ -70,4 +79,5 @@ def local_config(inputs: TargetInputs) -> LocalTargetConfig:
         bentoml_home=inputs.bentoml_home,
         listen=int(port) if port else None,
         max_body=inputs.max_body_bytes,
+        host_dir=Path(home) if (home := os.environ.get(HOST_DIR_ENV)) else None,
     )

@@ -1,41 +1,109 @@
-"""The ledger's hash chain catches edits; the last entry per environment is found."""
+"""The ledger over a real state store (SQLite): entries chain, the last entry per environment
+is found, and damage done behind Shipyard's back with raw SQL — an edit, a cut-off tail, a
+row that is not an entry — is caught by `verify`; reading a garbled row names it."""
 
 from __future__ import annotations
 
-import json
+import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
-from pipelines.audit.ledger import Ledger, LedgerKind
+import pytest
+
+from pipelines.audit.checkpoint import write_checkpoint
+from pipelines.audit.ledger import GENESIS, Ledger, LedgerError, LedgerKind, ledger_of
+from pipelines.build.signing import signing_key
+from pipelines.core.workspace import Workspace
+from pipelines.state.store import forget_stores, open_store
 
 
-def test_ledger_chain_verifies_and_catches_an_edit(tmp_path: Path) -> None:
-    ledger = Ledger(tmp_path / "ledger.jsonl")
+@pytest.fixture(autouse=True)
+def _forget_stores() -> Iterator[None]:
+    yield
+    forget_stores()
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Ledger:
+    return Ledger(open_store(f"sqlite:///{tmp_path / 'state.db'}"))
+
+
+def sql(ledger: Ledger, statement: str, **params: object) -> None:
+    """Change the store as someone with the database's password could, past Shipyard."""
+    import sqlalchemy as sa
+
+    with ledger.store.engine.begin() as conn:
+        conn.execute(sa.text(statement), params)
+
+
+def test_entries_chain_and_read_back(ledger: Ledger) -> None:
     first = ledger.append(LedgerKind.GATES, "credit-risk", passed=True)
     second = ledger.append(
         LedgerKind.PROMOTED, "credit-risk", "production", model="models:/credit-risk/1"
     )
-    assert second.prev == first.hash
-    assert second.seq == 2
+    assert (first.seq, first.prev, second.seq, second.prev) == (1, GENESIS, 2, first.hash)
+    assert second.hash == second.digest()
+    assert list(ledger.entries()) == [first, second]
+    assert list(ledger.entries("credit-risk", "production")) == [second]
     assert ledger.verify() == []
-    lines = ledger.path.read_text().splitlines()
-    edited = json.loads(lines[0])
-    edited["details"]["passed"] = False
-    ledger.path.write_text("\n".join([json.dumps(edited), lines[1]]) + "\n")
-    assert ledger.verify() == [
-        "line 1: content does not match its hash (edited)",
-    ]
-    ledger.path.write_text(lines[1] + "\n")
-    assert ledger.verify() == [
-        "line 1: does not follow the entry before it",
-        "line 1: sequence 2 after 0",
-    ]
+    assert ledger.where == ledger.store.url  # a SQLite URL has no password to hide
 
 
-def test_ledger_last_entry_per_environment(tmp_path: Path) -> None:
-    ledger = Ledger(tmp_path / "ledger.jsonl")
+def test_the_last_entry_per_environment_and_kind(ledger: Ledger) -> None:
+    ledger.append(LedgerKind.GATES, "a", passed=True)
     ledger.append(LedgerKind.PROMOTED, "a", "staging")
     ledger.append(LedgerKind.ROLLBACK, "a", "production")
     ledger.append(LedgerKind.PROMOTED, "a", "production")
-    last = ledger.last("a", "production", (LedgerKind.ROLLBACK,))
-    assert last is not None
-    assert last.seq == 2
+    ledger.append(LedgerKind.GATES, "a", passed=False)
+    rollback = ledger.last("a", "production", (LedgerKind.ROLLBACK,))
+    latest = ledger.last("a", "production")
+    spec_level = ledger.last("a", None)
+    assert (rollback and rollback.seq, latest and latest.seq) == (3, 4)
+    assert spec_level is not None
+    assert (spec_level.seq, spec_level.details) == (5, {"passed": False})
+    assert ledger.last("b", "production") is None
+
+
+def test_an_edit_made_with_sql_is_caught(ledger: Ledger) -> None:
+    ledger.append(LedgerKind.GATES, "credit-risk", passed=True)
+    ledger.append(LedgerKind.PROMOTED, "credit-risk", "production")
+    sql(ledger, "UPDATE ledger SET body = replace(body, 'true', 'false') WHERE seq = 1")
+    assert ledger.verify() == ["seq 1: content does not match its hash (edited)"]
+
+
+def test_a_tail_cut_off_after_a_checkpoint_is_caught(ledger: Ledger, tmp_path: Path) -> None:
+    for model in ("1", "2", "3"):
+        ledger.append(LedgerKind.PROMOTED, "credit-risk", "production", model=model)
+    write_checkpoint(ledger, signing_key(tmp_path / "bentoml", environ={}), "apply credit-risk")
+    sql(ledger, "DELETE FROM ledger WHERE seq >= 2")
+    assert ledger.verify() == [
+        "checkpoint of seq 3 (apply credit-risk): the chain ends at seq 1, before this signed "
+        "checkpoint — entries 2..3 were removed (truncated)"
+    ]
+
+
+def test_a_garbage_row_is_named_when_read_and_reported_by_verify(ledger: Ledger) -> None:
+    ledger.append(LedgerKind.GATES, "credit-risk", passed=True)
+    head = ledger.store.ledger_head()
+    assert head is not None
+    sql(
+        ledger,
+        "INSERT INTO ledger (seq, ts, kind, spec, env, prev, hash, body) "
+        "VALUES (2, 0, 'promoted', 'credit-risk', 'production', :prev, :hash, 'not json')",
+        prev=head[1],
+        hash=hashlib.sha256(b"not json").hexdigest(),
+    )
+    with pytest.raises(LedgerError, match=r"^ledger entry seq 2: not a ledger entry \(Expecting"):
+        list(ledger.entries())
+    with pytest.raises(LedgerError, match=r"^ledger entry seq 2: not a ledger entry"):
+        ledger.last("credit-risk", "production")
+    assert ledger.verify() == [
+        "seq 2: malformed entry, not a ledger record (Expecting value: line 1 column 1 (char 0))"
+    ]
+
+
+def test_a_workspace_ledger_lives_in_its_state_store(tmp_path: Path) -> None:
+    ws = Workspace.at(tmp_path)
+    ledger_of(ws).append(LedgerKind.GATES, "credit-risk", passed=True)
+    assert (tmp_path / ".shipyard" / "state.db").is_file()
+    assert [e.seq for e in ledger_of(ws).entries()] == [1]

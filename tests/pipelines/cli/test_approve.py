@@ -3,13 +3,12 @@ locally and in the ledger; a waiver needs a rule for that gate and a reason."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from pipelines.approvals.rules import spec_digest
-from pipelines.approvals.sources import approvals_file
+from pipelines.approvals.sources import local_approvals
 from pipelines.audit.ledger import LedgerKind, ledger_of
 from pipelines.cli import approve
 from tests.fakes.cli import parse, shipyard
@@ -36,8 +35,8 @@ def test_an_approval_is_recorded_for_the_files_digest(
         f"@risk approved credit for staging at spec digest {digest[:12]}; any later edit of "
         "the file makes this approval stale\n"
     )
-    (record,) = [json.loads(line) for line in approvals_file(ws).read_text().splitlines()]
-    assert (record["spec"], record["who"], record["digest"]) == ("credit", "@risk", digest)
+    (record,) = local_approvals(ws, "credit")
+    assert (record.who, record.digest, record.env) == ("@risk", digest, "staging")
     (entry,) = ledger_of(ws).entries()
     assert (entry.kind, entry.spec, entry.env) == (LedgerKind.APPROVAL_GIVEN, "credit", "staging")
     assert entry.details["gate"] is None

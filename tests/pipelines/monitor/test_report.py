@@ -13,6 +13,7 @@ from pipelines.monitor.html import render_html
 from pipelines.monitor.metrics import Snapshot, load_snapshots, save_snapshot, window_sample
 from pipelines.monitor.report import render_json, render_text, retrain_event, retrain_markdown
 from pipelines.monitor.run import MonitorResult, MonitorRun, Taken
+from pipelines.state.store import open_store
 from stacks.reach.metrics import SlotSample
 from validators.gates.result import GateResult
 
@@ -51,15 +52,13 @@ def test_a_restarted_server_counts_from_zero() -> None:
     assert (sample.requests, sample.errors) == (80, 2)
 
 
-def test_snapshots_round_trip_and_torn_lines_are_skipped(tmp_path: Path) -> None:
-    path = tmp_path / "metrics.jsonl"
-    save_snapshot(path, [], snap(1.0, 10, 0, 5))
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write('{"ts": 2.0, "slots": {"stab')
-        handle.write("\n")
-    save_snapshot(path, load_snapshots(path), snap(3.0, 20, 1, 15))
-    assert [s.ts for s in load_snapshots(path)] == [1.0, 3.0]
-    assert load_snapshots(path)[1].slots["stable"].buckets[-1] == (INF, 20)
+def test_snapshots_round_trip_through_the_state_store_per_environment(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    save_snapshot(store, "credit", "production", snap(1.0, 10, 0, 5))
+    save_snapshot(store, "credit", "production", snap(3.0, 20, 1, 15))
+    assert [s.ts for s in load_snapshots(store, "credit", "production")] == [1.0, 3.0]
+    assert load_snapshots(store, "credit", "production")[1].slots["stable"].buckets[-1] == (INF, 20)
+    assert load_snapshots(store, "credit", "staging") == []
 
 
 def breach_run() -> MonitorRun:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from pipelines.build.signing import bento_parts
-from pipelines.core.locks import environment_lock
 from pipelines.core.workspace import Workspace
 from pipelines.release.rollback import _wanted
+from pipelines.state.locks import environment_lock
 from stacks.target import Release, Slot
 from tests.fakes.apply import (
     Project,
@@ -236,13 +237,16 @@ def test_apply_gives_up_while_another_holds_the_environment(trial: Trial) -> Non
     ws = trial.ws
     seq = last_seq(ws)
 
-    with environment_lock(ws.state, NAME, "staging", 10, say=lambda _: None):
+    with environment_lock(ws, NAME, "staging", 10, say=lambda _: None):
         result = shipyard(
             ws, "apply", trial.relative(GOOD), "--approved-by", REVIEWER, "--lock-timeout", "2"
         )
 
     assert result.returncode != 0, result.stdout
-    assert f"another apply holds {NAME} in staging (pid {os.getpid()}" in result.stderr
+    assert (
+        f"another run holds {NAME}/staging (apply on {socket.gethostname()}, pid {os.getpid()},"
+        in result.stderr
+    )
     assert "gave up after 2s" in result.stderr
     changes = {"deploy", "serving", "promoted", "approval", "rollback", "blocked"}
     assert not changes & set(kinds(entries_since(ws, NAME, seq))), result.stdout

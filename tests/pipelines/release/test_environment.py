@@ -11,7 +11,8 @@ from pipelines.core.outcomes import Outcome
 from pipelines.core.targets import target_for
 from pipelines.core.workspace import Workspace
 from pipelines.release.context import ApplyOptions, ReleaseContext
-from pipelines.release.environment import RECOVERED, reconcile_environment
+from pipelines.release.environment import reconcile_environment
+from pipelines.release.rollback import RECOVERED
 from stacks.target import Release, Slot
 from tests.fakes.memory_target import NAME, registered
 from validators.spec.model import ModelDeployment

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.audit.ledger import Ledger
+from pipelines.audit.ledger import ledger_of
 from pipelines.core.workspace import Workspace
 from pipelines.release.revert import ProposalError, make_proposal, propose_revert, proposed_text
 from validators.spec.model import ModelDeployment
@@ -136,7 +136,7 @@ def test_a_revert_branch_is_made_without_touching_the_checkout(repo: Path) -> No
     )
     patch = repo / ".shipyard" / "proposals" / f"revert-credit-risk-{head[:7]}.patch"
     git(repo, "apply", "--check", str(patch))
-    (entry,) = Ledger(repo / ".shipyard" / "ledger.jsonl").entries()
+    (entry,) = ledger_of(Workspace.at(repo)).entries()
     assert (entry.kind, entry.details["branch"]) == ("proposal", branch)
 
     assert "it exists already" not in said
