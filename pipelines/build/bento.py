@@ -14,7 +14,8 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from importlib.metadata import version as dist_version
 from pathlib import Path
@@ -75,7 +76,7 @@ def planned_tag(spec: ModelDeployment, spec_file: Path, ws: Workspace) -> str:
 def _plan(spec: ModelDeployment, spec_file: Path, ws: Workspace) -> _Planned:
     registry = Registry(ws.mlflow_uri)
     model = registry.resolve(spec.model.uri)
-    model_dir = Path(registry.download_location(model).removeprefix("file://"))
+    model_dir = _model_dir(registry, model, ws)
     columns = _columns(spec, model_dir)
     config = _service_config(spec, model, columns)
     labels = _labels(spec, spec_file, ws.root, model)
@@ -92,14 +93,51 @@ def _plan(spec: ModelDeployment, spec_file: Path, ws: Workspace) -> _Planned:
     return _Planned(tag, version, model, model_dir, columns, config, labels)
 
 
+def _model_dir(registry: Registry, model: ModelVersion, ws: Workspace) -> Path:
+    """A local folder holding the model version's files: where they are when the registry
+    stores them on this machine (`file://`), else a copy downloaded once into `.shipyard/`
+    (a tracking server's proxied artifact store, `mlflow-artifacts:/...`, or S3)."""
+    location = registry.download_location(model)
+    if location.startswith("file://"):
+        return Path(location.removeprefix("file://"))
+    local = ws.state / "models" / model.name / model.version / model.run_id
+    if not (local / "MLmodel").exists():
+        import mlflow.artifacts
+
+        partial = local.with_name(f"{local.name}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        fetched = mlflow.artifacts.download_artifacts(
+            artifact_uri=location, dst_path=str(partial), tracking_uri=registry.tracking_uri
+        )
+        shutil.rmtree(local, ignore_errors=True)
+        Path(fetched).rename(local)
+        shutil.rmtree(partial, ignore_errors=True)
+    return local
+
+
+@contextmanager
+def _store_lock(ws: Workspace, name: str) -> Iterator[None]:
+    """One build (and signing) of a spec's Bentos at a time among the processes sharing the
+    Bento store — CI jobs on one host share BENTOML_HOME: the second waits, then reuses and
+    verifies what the first built. An flock: released when its holder dies."""
+    import fcntl
+
+    path = ws.bentoml_home / ".shipyard-locks" / f"{name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def build_bento(
     spec: ModelDeployment, spec_file: Path, ws: Workspace, say: Callable[[str], None]
 ) -> BuildResult:
     """Build (or reuse) the Bento, then sign it and its models (pipelines/build/signing.py)."""
     from pipelines.build.signing import sign_bento
 
-    result = _build_or_reuse(spec, spec_file, ws, say)
-    signature = sign_bento(result.tag, ws.bentoml_home)
+    with _store_lock(ws, spec.metadata.name):
+        result = _build_or_reuse(spec, spec_file, ws, say)
+        signature = sign_bento(result.tag, ws.bentoml_home)
     say(
         f"sign:   {result.tag} and {len(signature['models'])} model(s) signed (signature "
         f"sha256 {signature['signature'][:12]}, key {signature['key']})"

@@ -147,8 +147,6 @@ def _artifact_location(ws: Workspace) -> str:
 
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     experiment = client.get_experiment_by_name(train.MODEL_NAME)
-    if experiment is None:
-        client.create_experiment(train.MODEL_NAME)  # the server's default: mlflow-artifacts:/
-        experiment = client.get_experiment_by_name(train.MODEL_NAME)
-    assert experiment is not None
+    if experiment is None:  # created with the server's default location: mlflow-artifacts:/
+        experiment = client.get_experiment(client.create_experiment(train.MODEL_NAME))
     return str(experiment.artifact_location)

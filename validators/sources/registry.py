@@ -93,11 +93,19 @@ class Registry:
         mlflow.set_tracking_uri(self.tracking_uri)  # where the logged model is looked up
         client = self._client()
         source = client.get_model_version(name, version)
+        # A logged model's source (`models:/m-...`): a tracking server accepts it only with
+        # the model's id, which its answers leave out.
+        logged = (
+            source.source.removeprefix("models:/")
+            if source.source.startswith("models:/m-")
+            else None
+        )
         copy = client.create_model_version(
             name,
             source.source,
             run_id=source.run_id,
             tags={k: v for k, v in source.tags.items() if k == TRAINING_DATA_TAG},
+            model_id=getattr(source, "model_id", None) or logged,
         )
         return str(copy.version)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,21 @@ from pulumi.dynamic import (
 
 from stacks.local import supervisor as sv
 
+# The daemon outlives the run that starts it (a CI job): it keeps none of that run's variables
+# but these. On a self-hosted GitHub runner this also leaves out RUNNER_TRACKING_ID, by which
+# the runner kills a job's processes when the job ends.
+DAEMON_ENV = (
+    *("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME"),
+    # telemetry stays off in the servers too (pipelines/core/tool_env.py sets these)
+    *("DO_NOT_TRACK", "BENTOML_DO_NOT_TRACK", "MLFLOW_DISABLE_TELEMETRY"),
+)
+
+
+def daemon_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment of the supervisord daemon (its servers inherit it): no secret, state
+    URL or checkout path of the run that happened to start it."""
+    return {k: v for k, v in environ.items() if k in DAEMON_ENV}
+
 
 def _ensure(props: dict[str, Any]) -> dict[str, Any]:
     config_dir = Path(props["config_dir"])
@@ -29,7 +46,13 @@ def _ensure(props: dict[str, Any]) -> dict[str, Any]:
     conf = config_dir / "supervisord.conf"
     conf.write_text(sv.daemon_config(str(config_dir)), encoding="utf-8")
     if not sv.is_up(str(config_dir)):
-        subprocess.run([props["supervisord"], "-c", str(conf)], check=True, capture_output=True)
+        subprocess.run(
+            [props["supervisord"], "-c", str(conf)],
+            check=True,
+            capture_output=True,
+            cwd=config_dir,
+            env=daemon_env(os.environ),
+        )
         deadline = time.monotonic() + 30
         while not sv.is_up(str(config_dir)):
             if time.monotonic() > deadline:
