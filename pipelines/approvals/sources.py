@@ -81,7 +81,8 @@ def record_local(ws: Workspace, spec: str, approval: Approval) -> None:
 
 def local_approvals(ws: Workspace, spec: str) -> list[Approval]:
     """The approvals `shipyard approve` recorded for `spec`, from any machine."""
-    from pipelines.state.store import open_store, shown
+    from pipelines.state.engine import shown
+    from pipelines.state.store import open_store
 
     found = []
     for number, record in enumerate(open_store(ws.state_url).approvals(spec), start=1):

@@ -91,7 +91,7 @@ class Ledger:
 
     @property
     def where(self) -> str:
-        from pipelines.state.store import shown
+        from pipelines.state.engine import shown
 
         return shown(self.store.url)
 

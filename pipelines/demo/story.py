@@ -142,7 +142,7 @@ def finish(ws: Workspace, keep_serving: bool, say: Say) -> None:
             f"\ntry it:\ncurl -s -X POST {endpoint}/predict -H 'content-type: application/json' "
             f"-d '{{\"rows\": [{row}]}}'"
         )
-    from pipelines.state.store import shown
+    from pipelines.state.engine import shown
 
     say(f"ledger: in {shown(ws.state_url)}  (verify: shipyard audit verify)")
     say(f"report: {ws.state / 'reports' / 'demo-gates.html'}")

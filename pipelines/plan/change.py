@@ -65,7 +65,7 @@ def plan_change(
     before, after, notes = _sides(ws, files, head)
     running, unknown = _running(ws, [*before.values(), *after.values()])
     notes += unknown
-    from pipelines.state.store import ephemeral_warning
+    from pipelines.state.engine import ephemeral_warning
 
     lost = ephemeral_warning(ws.state_url, ws.root, os.environ)
     if lost:

@@ -68,8 +68,3 @@ class Tracked:
 
     def done(self) -> None:
         _store(self.er).clear_rollout(self.er.ctx.name, self.er.env.name)
-
-
-def left_behind(store: Store, spec: str, env: str) -> dict[str, Any] | None:
-    """The in-flight record a run that did not finish left for (spec, env), if any."""
-    return store.rollout(spec, env)

@@ -61,7 +61,7 @@ def apply_paths(paths: list[Path], root: Path, options: ApplyOptions, say: Say) 
 def warn_if_ephemeral(ws: Workspace, say: Say) -> None:
     """Loudly, when this CI job's state dies with its runner: in the log (a GitHub Actions
     warning annotation there) and in the job's summary page."""
-    from pipelines.state.store import ephemeral_warning
+    from pipelines.state.engine import ephemeral_warning
 
     lost = ephemeral_warning(ws.state_url, ws.root, os.environ)
     if lost is None:

@@ -17,10 +17,10 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipelines.core.errors import ShipyardError
 from pipelines.state import schema
@@ -46,6 +46,11 @@ class Holder:
     since: float
     heartbeat: float
     what: str
+
+    @classmethod
+    def of(cls, row: Mapping[Any, Any]) -> Holder:
+        """The holder a `locks` row names."""
+        return cls(*(row[f] for f in ("host", "pid", "started", "since", "heartbeat", "what")))
 
     def describe(self, now: float | None = None) -> str:
         held = (now or time.time()) - self.since
@@ -122,10 +127,7 @@ def holder_of(store: Store, name: str) -> Holder | None:
     rows = store._select(t, t.c.name == name)
     if not rows:
         return None
-    row = rows[0]
-    return Holder(
-        row["host"], row["pid"], row["started"], row["since"], row["heartbeat"], row["what"]
-    )
+    return Holder.of(rows[0])
 
 
 def _waiting(
@@ -212,10 +214,7 @@ def _try_lease(store: Store, name: str, holder: Holder) -> Holder | bool | None:
         row = conn.execute(sa.select(t).where(t.c.name == name)).first()
         previous = None
         if row is not None:
-            m = row._mapping
-            previous = Holder(
-                m["host"], m["pid"], m["started"], m["since"], m["heartbeat"], m["what"]
-            )
+            previous = Holder.of(row._mapping)
             if not gone(previous, time.time()):
                 return False
             conn.execute(sa.delete(t).where(t.c.name == name))

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from pipelines.state import schema
-from pipelines.state.store import READ_ONLY, Store, shown
+from pipelines.state.engine import READ_ONLY, shown
+from pipelines.state.store import Store
 
 
 def upgrade_lines(url: str) -> list[str]:
@@ -56,9 +57,7 @@ def _show(store: Store) -> list[str]:
         rows = (
             conn.execute(sa.select(locks).order_by(locks.c.name)) if locks.name in present else ()
         )
-        held = [
-            (r.name, Holder(r.host, r.pid, r.started, r.since, r.heartbeat, r.what)) for r in rows
-        ]
+        held = [(r.name, Holder.of(r._mapping)) for r in rows]
     version = ".".join(map(str, store.engine.dialect.server_version_info or ()))
     upgrade = "" if revision == schema.HEAD else ": run `shipyard state upgrade`"
     lines = [

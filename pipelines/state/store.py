@@ -13,25 +13,22 @@ advisory lock, so two machines appending at once still make one chain.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pipelines.core.errors import ShipyardError, UsageError
 from pipelines.state import schema
+from pipelines.state.engine import READ_ONLY, URL_ENV, engine_for, shown
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-URL_ENV = "SHIPYARD_STATE_URL"
 LEDGER_LOCK = 0x5348_4950_4C45_4447  # pg advisory lock key of ledger appends ("SHIPLEDG")
 MIGRATION_LOCK = 0x5348_4950_4D49_4752  # ... of schema migrations ("SHIPMIGR")
-_SQLITE_PREFIX = "sqlite:///"
-READ_ONLY = "shipyard_read_only"  # execution option: a SQLite read begins DEFERRED
 
 
 class StateError(ShipyardError):
@@ -52,45 +49,6 @@ class LedgerRow(NamedTuple):
     prev: str
     hash: str
     body: str
-
-
-def default_url(state_dir: Path) -> str:
-    return f"{_SQLITE_PREFIX}{state_dir / 'state.db'}"
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The file of a SQLite URL (None for other engines)."""
-    if not url.startswith(_SQLITE_PREFIX):
-        return None
-    return Path(url[len(_SQLITE_PREFIX) :].split("?", 1)[0])
-
-
-def shown(url: str) -> str:
-    """The URL with any password hidden, for messages and the ledger."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # a URL SQLAlchemy cannot parse is not shown
-        return "(unparseable URL)"
-
-
-def ephemeral_warning(url: str, root: Path, environ: Mapping[str, str]) -> str | None:
-    """On a CI runner, a state store inside the checkout is lost when the job ends (the
-    ledger, approvals, release history and in-flight rollouts with it): what to say."""
-    if environ.get("CI", "").lower() not in ("true", "1") and not environ.get("GITHUB_ACTIONS"):
-        return None
-    path = sqlite_path(url)
-    if path is None:
-        return None
-    resolved, checkout = path.resolve(), root.resolve()
-    if resolved != checkout and checkout not in resolved.parents:
-        return None
-    return (
-        f"the state store is {path}, inside this CI job's checkout: the ledger, approvals, "
-        "release history and rollout records written now are lost when the job ends. Set "
-        f"{URL_ENV} (a secret) to the team's PostgreSQL database (docs/gitops.md, Team state)"
-    )
 
 
 _STORES: dict[str, Store] = {}
@@ -119,7 +77,7 @@ def forget_stores() -> None:
 class Store:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = _engine(url)
+        self.engine = engine_for(url)
         self.dialect = self.engine.dialect.name  # "sqlite" | "postgresql"
 
     # --- schema ---------------------------------------------------------------------------
@@ -469,53 +427,3 @@ def _current(conn: sa.Connection) -> str | None:
 
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
-def _engine(url: str) -> sa.Engine:
-    import sqlalchemy as sa
-    import sqlalchemy.exc
-
-    try:
-        parsed = sa.engine.make_url(url)
-    except sqlalchemy.exc.ArgumentError:
-        raise UsageError(
-            f"{URL_ENV}={url!r} is not a database URL",
-            hint="use sqlite:///PATH (the default: sqlite:///.shipyard/state.db) or "
-            "postgresql+psycopg://USER:PASSWORD@HOST:5432/DB",
-        ) from None
-    backend = parsed.get_backend_name()
-    if backend == "postgresql":
-        if parsed.drivername == "postgresql":  # the driver we ship, not psycopg2
-            parsed = parsed.set(drivername="postgresql+psycopg")
-        return sa.create_engine(parsed, pool_pre_ping=True, json_serializer=_json)
-    if backend != "sqlite":
-        raise UsageError(
-            f"{URL_ENV}: {backend} is not a supported state store",
-            hint="use SQLite (one machine) or PostgreSQL 13+ (a team)",
-        )
-    path = sqlite_path(url)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(parsed, json_serializer=_json)
-    sa.event.listen(engine, "connect", _sqlite_connect)
-    sa.event.listen(engine, "begin", _sqlite_begin)
-    return engine
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
-
-
-def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
-    dbapi_conn.isolation_level = None  # transactions are begun by _sqlite_begin
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA busy_timeout = 60000")
-    cursor.execute("PRAGMA journal_mode = WAL")
-    cursor.execute("PRAGMA synchronous = NORMAL")
-    cursor.close()
-
-
-def _sqlite_begin(conn: sa.Connection) -> None:
-    # Writers take the write lock up front (no upgrade deadlock); readers read a snapshot.
-    reading = conn.get_execution_options().get(READ_ONLY, False)
-    conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")

@@ -18,14 +18,8 @@ import pytest
 from pipelines.audit.ledger import GENESIS, Ledger, LedgerKind
 from pipelines.core.errors import UsageError
 from pipelines.state import schema
-from pipelines.state.store import (
-    URL_ENV,
-    LedgerRow,
-    StateError,
-    Store,
-    ephemeral_warning,
-    open_store,
-)
+from pipelines.state.engine import URL_ENV, ephemeral_warning
+from pipelines.state.store import LedgerRow, StateError, Store, open_store
 from tests.fakes.bento_server import free_port
 
 if TYPE_CHECKING:
