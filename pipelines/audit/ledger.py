@@ -16,10 +16,13 @@ from typing import TYPE_CHECKING, Any
 from pipelines.core.errors import ShipyardError
 
 if TYPE_CHECKING:
+    from pipelines.audit.verify import ChainPart, ChainReport, SignatureCheck
     from pipelines.core.workspace import Workspace
     from pipelines.state.store import LedgerRow, Store
 
 GENESIS = "0" * 64
+PARALLEL_FROM = 200_000  # rows: below this one process checks a chain faster than several
+START_METHOD = "fork"  # workers start at once, and need no guarded __main__ (spawn does)
 
 
 class LedgerKind(StrEnum):
@@ -136,9 +139,57 @@ class Ledger:
     def verify(self) -> list[str]:
         """Every break, as `seq N: what is wrong`, with the checkpoints' findings; empty
         when intact (see audit/verify.py)."""
-        from pipelines.audit.verify import verify_chain
+        return self.report().problems
 
-        return verify_chain(self.store.ledger_scan(), self.store.checkpoints()).problems
+    def report(self, signature: SignatureCheck | None = None, workers: int = 0) -> ChainReport:
+        """The chain's report (audit/verify.py), its checkpoints' signatures checked with
+        `signature`. A large ledger is read in stretches by `workers` processes at once (by
+        default one per CPU, up to four): each checks the rows after the last row of the
+        stretch before it, and concluded in order they say exactly what one pass would."""
+        import os
+
+        from pipelines.audit.verify import conclude, scan_chain
+
+        checkpoints = {int(c["seq"]): c for c in self.store.checkpoints()}
+        head = self.store.ledger_head()
+        last = head[0] if head else 0
+        workers = workers or (min(os.cpu_count() or 1, 4) if last >= PARALLEL_FROM else 1)
+        wanted = set(checkpoints)
+        if workers == 1:
+            return conclude([scan_chain(self.store.ledger_scan(), wanted)], checkpoints, signature)
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        cuts: list[int | None] = [last * i // workers for i in range(1, workers)]
+        # stretch 0: seq <= cuts[0]; stretch i: cuts[i-1] < seq <= cuts[i]; the last: the rest
+        stretches = list(zip([None, *cuts], [*cuts, None], strict=True))
+        with ProcessPoolExecutor(workers - 1, mp_context=get_context(START_METHOD)) as pool:
+            later = [
+                pool.submit(
+                    _stretch, self.store.url, after, upto, self.store.ledger_head(after), wanted
+                )
+                for after, upto in stretches[1:]
+            ]
+            parts = [scan_chain(self.store.ledger_scan(*stretches[0]), wanted)]
+            parts += [future.result() for future in later]
+        return conclude(parts, checkpoints, signature)
+
+
+def _stretch(
+    url: str,
+    after: int | None,
+    upto: int | None,
+    start: tuple[int, str] | None,
+    wanted: set[int],
+) -> ChainPart:
+    """In a worker process (forked): check the rows with `after` < seq <= `upto`, which
+    follow the row `start` (seq, hash; None when no row comes before them). It connects
+    anew and never touches the connections it inherited."""
+    from pipelines.audit.verify import scan_chain
+    from pipelines.state.store import Store
+
+    rows = Store(url).ledger_scan(after, upto)  # its own engine: none of the parent's
+    return scan_chain(rows, wanted, after=start or (0, GENESIS))
 
 
 def ledger_of(ws: Workspace) -> Ledger:

@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from pipelines.state.store import LedgerRow
+from typing import Any
 
 GENESIS = "0" * 64
 _FIELDS = {"seq", "ts", "kind", "spec", "env", "details", "prev"}
@@ -35,109 +32,154 @@ class ChainReport:
         return not self.problems
 
 
+@dataclass
+class ChainPart:
+    """What one stretch of the chain says: rows read, its last row, its problems (at most
+    `limit`, `extra` counts the rest) and the hashes of the checkpointed rows it holds."""
+
+    count: int = 0
+    head: tuple[int, str] | None = None
+    problems: list[str] = field(default_factory=list)
+    extra: int = 0
+    found: dict[int, str] = field(default_factory=dict)
+
+
+Row = tuple[Any, ...]  # a LedgerRow, or a driver's row of the same columns in the same order
+
+
 def verify_chain(
-    rows: Iterable[LedgerRow],
+    rows: Iterable[Row],
     checkpoints: Iterable[Mapping[str, Any]],
     signature: SignatureCheck | None = None,
     limit: int = 200,
 ) -> ChainReport:
     """The chain's report; at most `limit` problems are listed (the count says if more)."""
     wanted = {int(c["seq"]): c for c in checkpoints}
-    report = ChainReport(checkpoints=len(wanted))
-    found: dict[int, str] = {}
-    prev, seq, extra = GENESIS, 0, 0
-    sha256, loads = hashlib.sha256, json.loads
+    return conclude([scan_chain(rows, set(wanted), limit=limit)], wanted, signature, limit)
+
+
+def scan_chain(
+    rows: Iterable[Row],
+    wanted: Collection[int],
+    after: tuple[int, str] = (0, GENESIS),
+    limit: int = 200,
+) -> ChainPart:
+    """Check a stretch of rows that follows the row `after` (seq, hash) — the genesis for
+    the whole chain. Stretches that follow each other's last row, checked apart and
+    concluded together, report exactly what one pass over all of them would."""
+    part = ChainPart()
+    seq, prev = after
+    sha256, count = hashlib.sha256, 0
+    quoted: dict[Any, str] = {}  # JSON of the column values: few kinds, specs, environments
     for row in rows:
-        report.count += 1
-        if _sound(row, prev, seq, sha256):  # the common case, without parsing the body
-            prev, seq = row.hash, row.seq
-            if seq in wanted:
-                found[seq] = row.hash
-            continue
-        problems = _row_problems(row, prev, seq, sha256, loads)
-        if problems:
-            if len(report.problems) < limit:
-                report.problems.extend(problems)
-            else:
-                extra += len(problems)
-        if isinstance(row.seq, int):
-            if row.seq in wanted:
-                found[row.seq] = row.hash
-            prev, seq = row.hash, row.seq
-    report.head = (seq, prev) if report.count else None
-    report.problems.extend(_checkpoint_problems(wanted, found, seq, signature))
+        count += 1
+        row_seq, ts, kind, spec, env, row_prev, digest, body = row
+        if row_seq == seq + 1 and row_prev == prev:  # the common case: no parse of the body
+            try:
+                tail = (
+                    f'"env": {quoted.get(env) or _quote(quoted, env)}, '
+                    f'"kind": {quoted.get(kind) or _quote(quoted, kind)}, '
+                    f'"prev": "{prev}", "seq": {row_seq}, '
+                    f'"spec": {quoted.get(spec) or _quote(quoted, spec)}, "ts": {ts!r}}}'
+                )
+                if (
+                    body[:12] == '{"details": '
+                    and body.endswith(tail)
+                    and body[-len(tail) - 2 : -len(tail)] == ", "
+                    and sha256(body.encode()).hexdigest() == digest
+                ):
+                    seq, prev = row_seq, digest
+                    if seq in wanted:
+                        part.found[seq] = digest
+                    continue
+            except (TypeError, AttributeError):  # a column of the wrong type: malformed
+                pass
+        problems = _row_problems(row, prev, seq)
+        if len(part.problems) < limit:
+            part.problems.extend(problems)
+        else:
+            part.extra += len(problems)
+        if isinstance(row_seq, int):
+            if row_seq in wanted:
+                part.found[row_seq] = digest
+            seq, prev = row_seq, digest
+    part.count = count
+    part.head = (seq, prev) if count else None
+    return part
+
+
+def conclude(
+    parts: Sequence[ChainPart],
+    checkpoints: Mapping[int, Mapping[str, Any]],
+    signature: SignatureCheck | None = None,
+    limit: int = 200,
+) -> ChainReport:
+    """The report of a chain checked as `parts`, in order, and its signed checkpoints."""
+    report = ChainReport(checkpoints=len(checkpoints))
+    found: dict[int, str] = {}
+    extra = 0
+    for part in parts:
+        report.count += part.count
+        report.head = part.head or report.head
+        found.update(part.found)
+        if len(report.problems) < limit:
+            report.problems.extend(part.problems)
+        else:
+            extra += len(part.problems)
+        extra += part.extra
+    last = report.head[0] if report.head else 0
+    report.problems.extend(_checkpoint_problems(checkpoints, found, last, signature))
     if extra:
         report.problems.append(f"... and {extra} more problems")
     return report
 
 
-def _sound(row: LedgerRow, prev: str, seq: int, sha256: Any) -> bool:
-    """True when the row is intact: it follows the one before, its body hashes to its hash,
-    and its columns are the body's own values. The body is the canonical JSON of the entry
-    (keys sorted, `details` first), so the columns' values must be its exact tail — a
-    comparison of strings instead of a parse. Anything else takes the slow path, which says
-    what is wrong."""
-    try:
-        if row.seq != seq + 1 or row.prev != prev:
-            return False
-        tail = (
-            f'"env": {_dumps(row.env)}, "kind": {_dumps(row.kind)}, "prev": "{row.prev}", '
-            f'"seq": {row.seq}, "spec": {_dumps(row.spec)}, "ts": {row.ts!r}}}'
-        )
-        body = row.body
-        return (
-            body.startswith('{"details": ')
-            and body.endswith(tail)
-            and body[-len(tail) - 2 : -len(tail)] == ", "
-            and sha256(body.encode()).hexdigest() == row.hash
-        )
-    except (TypeError, AttributeError):  # a column of the wrong type: malformed
-        return False
+def _quote(quoted: dict[Any, str], value: Any) -> str:
+    quoted[value] = text = json.dumps(value)
+    return text
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value)
-
-
-def _row_problems(row: LedgerRow, prev: str, seq: int, sha256: Any, loads: Any) -> list[str]:
-    where = f"seq {row.seq}"
-    if not (isinstance(row.seq, int) and isinstance(row.body, str) and isinstance(row.hash, str)):
-        kinds = f"seq {type(row.seq).__name__}, body {type(row.body).__name__}"
+def _row_problems(row: Row, prev: str, seq: int) -> list[str]:
+    row_seq, ts, kind, spec, env, row_prev, digest, text = row
+    where = f"seq {row_seq}"
+    if not (isinstance(row_seq, int) and isinstance(text, str) and isinstance(digest, str)):
+        kinds = f"seq {type(row_seq).__name__}, body {type(text).__name__}"
         return [f"{where}: malformed row, not a ledger record ({kinds})"]
-    if sha256(row.body.encode()).hexdigest() != row.hash:
-        return [f"{where}: content does not match its hash (edited)", *_links(row, prev, seq)]
+    links = _links(row_seq, row_prev, prev, seq)
+    if hashlib.sha256(text.encode()).hexdigest() != digest:
+        return [f"{where}: content does not match its hash (edited)", *links]
     try:
-        body = loads(row.body)
+        body = json.loads(text)
         if not isinstance(body, dict) or set(body) != _FIELDS:
             raise ValueError(f"fields {sorted(body) if isinstance(body, dict) else type(body)}")
     except ValueError as exc:
         return [f"{where}: malformed entry, not a ledger record ({exc})"]
     problems = []
-    if body["seq"] != row.seq:
-        problems.append(f"{where}: stored as seq {row.seq} but its content says {body['seq']}")
-    if body["prev"] != row.prev:
+    if body["seq"] != row_seq:
+        problems.append(f"{where}: stored as seq {row_seq} but its content says {body['seq']}")
+    if body["prev"] != row_prev:
         problems.append(
             f"{where}: its prev column differs from its content (edited outside Shipyard)"
         )
-    if body["ts"] != row.ts:
+    if body["ts"] != ts:
         problems.append(
             f"{where}: its ts column differs from its content (edited outside Shipyard)"
         )
-    if (body["kind"], body["spec"], body["env"]) != (row.kind, row.spec, row.env):
+    if (body["kind"], body["spec"], body["env"]) != (kind, spec, env):
         problems.append(
-            f"{where}: columns say {row.kind} {row.spec}/{row.env} but the entry says "
+            f"{where}: columns say {kind} {spec}/{env} but the entry says "
             f"{body['kind']} {body['spec']}/{body['env']} (edited outside Shipyard)"
         )
-    return problems + _links(row, prev, seq)
+    return problems + links
 
 
-def _links(row: LedgerRow, prev: str, seq: int) -> list[str]:
+def _links(row_seq: int, row_prev: object, prev: str, seq: int) -> list[str]:
     problems = []
-    if row.prev != prev:
-        problems.append(f"seq {row.seq}: does not follow the entry before it (seq {seq})")
-    if row.seq != seq + 1:
-        what = "missing entries" if row.seq > seq + 1 else "out of order"
-        problems.append(f"seq {row.seq} after seq {seq}: {what}")
+    if row_prev != prev:
+        problems.append(f"seq {row_seq}: does not follow the entry before it (seq {seq})")
+    if row_seq != seq + 1:
+        what = "missing entries" if row_seq > seq + 1 else "out of order"
+        problems.append(f"seq {row_seq} after seq {seq}: {what}")
     return problems
 
 

@@ -48,12 +48,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _verify(ws: Workspace, ledger: Ledger, args: argparse.Namespace) -> int:
     from pipelines.audit.checkpoint import signature_check
-    from pipelines.audit.verify import verify_chain
     from pipelines.build.signing import verifying_key
 
-    checkpoints = ledger.store.checkpoints()
-    signature = signature_check(verifying_key(ws.bentoml_home)) if checkpoints else None
-    report = verify_chain(ledger.store.ledger_scan(), checkpoints, signature)
+    signed = ledger.store.checkpoints()
+    report = ledger.report(signature_check(verifying_key(ws.bentoml_home)) if signed else None)
     for problem in report.problems:
         print(f"{ledger.where}: {problem}")
     state = "intact" if report.intact else "BROKEN"

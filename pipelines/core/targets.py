@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pipelines.core.errors import UsageError
 from pipelines.core.workspace import Workspace
 from validators.spec.model import Environment, ModelDeployment
-from validators.spec.resolved import with_defaults
+from validators.spec.resolved import ResolvedSpec, with_defaults
 
 if TYPE_CHECKING:
     from stacks.target import Target, TargetInputs
@@ -55,7 +55,7 @@ def target_inputs(spec: ModelDeployment, env: Environment, ws: Workspace) -> Tar
         settings=settings,
         replicas=env.replicas,
         max_body_bytes=resolved.service.max_request_bytes,
-        rollout_weights=rollout_weights(spec, env.name),
+        rollout_weights=_weights(resolved, env.name),
         image=release_image(spec.metadata.name, settings.get("image")),
         cpu=resources.cpu if resources else None,
         memory=resources.memory if resources else None,
@@ -95,7 +95,11 @@ def _pinned(image: str) -> bool:
 
 def rollout_weights(spec: ModelDeployment, env_name: str) -> tuple[int, ...]:
     """The canary's traffic steps in the environment's rollout (empty when it is direct)."""
-    for env in with_defaults(spec).environments:
+    return _weights(with_defaults(spec), env_name)
+
+
+def _weights(resolved: ResolvedSpec, env_name: str) -> tuple[int, ...]:
+    for env in resolved.environments:
         if env.name == env_name and env.rollout.strategy == "canary":
             return tuple(s.weight for s in env.rollout.steps if s.weight is not None)
     return ()

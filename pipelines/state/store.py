@@ -235,10 +235,18 @@ class Store:
             for found in result:
                 yield LedgerRow(*found)
 
-    def ledger_scan(self, batch: int = 20_000) -> Iterator[LedgerRow]:
-        """Every row in sequence order, fetched through the driver's cursor in batches
+    def ledger_scan(
+        self, after: int | None = None, upto: int | None = None, batch: int = 20_000
+    ) -> Iterator[tuple[Any, ...]]:
+        """The rows with `after` < seq <= `upto` (all by default) in sequence order, as the
+        driver returns them — tuples of LedgerRow's columns in its order, fetched in batches
         (server-side on PostgreSQL): what `audit verify` reads, at the driver's speed."""
-        query = "SELECT seq, ts, kind, spec, env, prev, hash, body FROM ledger ORDER BY seq"
+        where = [] if after is None else [f"seq > {int(after)}"]
+        where += [] if upto is None else [f"seq <= {int(upto)}"]
+        bounds = f"WHERE {' AND '.join(where)}" if where else ""
+        query = (
+            f"SELECT seq, ts, kind, spec, env, prev, hash, body FROM ledger {bounds} ORDER BY seq"
+        )
         with self._read() as conn:
             raw = conn.connection.dbapi_connection
             assert raw is not None
@@ -247,9 +255,8 @@ class Store:
             cursor = raw.cursor(**named)
             try:
                 cursor.execute(query)
-                make = LedgerRow._make
                 while rows := cursor.fetchmany(batch):
-                    yield from map(make, rows)
+                    yield from rows
             finally:
                 cursor.close()
                 if self.dialect == "postgresql":
@@ -267,10 +274,17 @@ class Store:
         with self._read() as conn:
             return {(r.spec, r.env): LedgerRow(*r) for r in conn.execute(query)}
 
-    def ledger_head(self) -> tuple[int, str] | None:
-        for row in self.ledger_rows(newest_first=True, limit=1):
-            return row.seq, row.hash
-        return None
+    def ledger_head(self, upto: int | None = None) -> tuple[int, str] | None:
+        """(seq, hash) of the newest row, or of the newest at or before seq `upto`."""
+        import sqlalchemy as sa
+
+        t = schema.ledger
+        query = sa.select(t.c.seq, t.c.hash).order_by(t.c.seq.desc()).limit(1)
+        if upto is not None:
+            query = query.where(t.c.seq <= upto)
+        with self._read() as conn:
+            found = conn.execute(query).first()
+        return None if found is None else (found.seq, found.hash)
 
     def add_checkpoint(self, record: dict[str, Any]) -> None:
         import sqlalchemy as sa

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import zlib
 from dataclasses import dataclass
+from functools import cache, cached_property
 from pathlib import Path
 
 from stacks.target import TargetInputs
@@ -39,19 +40,24 @@ class LocalTargetConfig:
     def stack(self) -> str:
         return self.environment
 
-    @property
+    @cached_property
+    def _where(self) -> Path:
+        """The host's folder, else the project's .shipyard/ (resolved once: a config is
+        read many times, and `status` makes one per environment)."""
+        return _resolved(self.host_dir or self.state_dir)
+
+    @cached_property
     def base_dir(self) -> Path:
-        home = self.host_dir.resolve() if self.host_dir else self.state_dir.resolve() / "local"
+        home = self._where if self.host_dir else self._where / "local"
         return home / f"{self.spec}-{self.environment}"
 
-    @property
+    @cached_property
     def listen_port(self) -> int:
         if self.listen:
             return self.listen
         # The project's folder (or the host's) takes part: two checkouts on one host get
         # different ports, and every checkout sharing SHIPYARD_LOCAL_HOME the same ones.
-        where = self.host_dir.resolve() if self.host_dir else self.state_dir.resolve()
-        key = f"{where}/{self.spec}/{self.environment}"
+        key = f"{self._where}/{self.spec}/{self.environment}"
         block = zlib.crc32(key.encode()) % PORT_BLOCKS
         return PORT_BASE + 5 * block
 
@@ -67,6 +73,13 @@ class LocalTargetConfig:
     @property
     def prediction_log_dir(self) -> Path:
         return self.base_dir / "predictions"
+
+
+@cache
+def _resolved(path: Path) -> Path:
+    """`path` resolved once per process: `status` makes a config per environment, each
+    resolving the same folder."""
+    return path.resolve()
 
 
 def local_config(inputs: TargetInputs) -> LocalTargetConfig:

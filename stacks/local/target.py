@@ -38,9 +38,16 @@ class LocalTarget(SlotMoves):
         self, config: LocalTargetConfig, settings: automation.EngineSettings | None = None
     ) -> None:
         self.config = config
-        self.settings = settings or automation.EngineSettings.local(config.state_dir / "pulumi")
+        self._settings = settings
         self.desired_path = config.base_dir / "desired.json"
         self.log: list[str] = []
+
+    @property
+    def settings(self) -> automation.EngineSettings:
+        """The engine's settings, made when first provisioning (reading state needs none)."""
+        if self._settings is None:
+            self._settings = automation.EngineSettings.local(self.config.state_dir / "pulumi")
+        return self._settings
 
     # --- reading ------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import pytest
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "state.py"
 ROWS = (
     "sqlite (WAL, synchronous=NORMAL)",
-    "audit verify: verify_chain (in process)",
+    "audit verify: Ledger.report (in process)",
     "shipyard audit verify (CLI)",
     "status: status_lines (in process, warm)",
     "shipyard status (CLI)",

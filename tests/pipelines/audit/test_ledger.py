@@ -102,6 +102,40 @@ def test_a_garbage_row_is_named_when_read_and_reported_by_verify(ledger: Ledger)
     ]
 
 
+@pytest.mark.parametrize(
+    "engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)]
+)
+def test_worker_processes_reading_stretches_report_what_one_pass_does(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    if engine == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+    ledger = Ledger(open_store(url))
+    for i in range(40):
+        ledger.append(LedgerKind.STEP, f"model-{i % 3}", "production", i=i)
+    write_checkpoint(ledger, signing_key(tmp_path / "bentoml", environ={}), "apply")
+    intact = ledger.report(workers=1)
+    assert (intact.intact, intact.count, [ledger.report(workers=n) for n in (2, 3, 4)]) == (
+        True,
+        40,
+        [intact] * 3,
+    )
+    # damage just after the cuts 2, 3 and 4 workers make in 38 rows (19 | 12, 25 | 9, 19, 28),
+    # a cut-off tail behind the checkpoint, and a row before the first
+    sql(ledger, "UPDATE ledger SET body = body || ' ' WHERE seq IN (10, 27)")
+    sql(ledger, "DELETE FROM ledger WHERE seq IN (13, 14, 20, 21, 31)")
+    sql(ledger, "DELETE FROM ledger WHERE seq > 38")
+    sql(
+        ledger,
+        "INSERT INTO ledger (seq, ts, kind, spec, env, prev, hash, body) "
+        "VALUES (-1, 0, 'step', 'x', NULL, 'p', 'h', 'b')",
+    )
+    broken = ledger.report(workers=1)
+    assert (len(broken.problems), broken.problems[0][:8]) == (14, "seq -1: ")
+    assert [ledger.report(workers=n) for n in (2, 3, 4)] == [broken] * 3
+
+
 def test_a_workspace_ledger_lives_in_its_state_store(tmp_path: Path) -> None:
     ws = Workspace.at(tmp_path)
     ledger_of(ws).append(LedgerKind.GATES, "credit-risk", passed=True)

@@ -9,7 +9,7 @@ import hashlib
 from typing import Any
 
 from pipelines.audit.ledger import GENESIS, LedgerEntry
-from pipelines.audit.verify import verify_chain
+from pipelines.audit.verify import conclude, scan_chain, verify_chain
 from pipelines.state.store import LedgerRow
 
 TS = 1_700_000_000.0
@@ -161,3 +161,51 @@ def test_at_most_limit_problems_are_listed_and_the_rest_counted() -> None:
         "seq 3: content does not match its hash (edited)",
         "... and 7 more problems",
     ]
+
+
+def damaged_chains() -> dict[str, tuple[list[LedgerRow], list[dict[str, Any]]]]:
+    """Chains of 8 with one kind of damage each, and the checkpoints they are read with."""
+    rows = chain(8)
+    edited = [*rows[:3], rows[3]._replace(body=rows[3].body + " "), *rows[4:]]
+    deleted = [*rows[:4], *rows[5:]]
+    swapped = [*rows[:2], rows[5], *rows[3:5], rows[2], *rows[6:]]
+    garbled = [*rows[:4], rows[4]._replace(body=b"\x00", hash=None), *rows[5:]]  # type: ignore[arg-type]
+    cut = rows[:6]
+    signed = [checkpoint(4, rows[3].hash), checkpoint(8, rows[7].hash)]
+    return {
+        "intact": (rows, signed),
+        "edited": (edited, signed),
+        "deleted": (deleted, signed),
+        "swapped": (swapped, signed),
+        "garbled": (garbled, signed),
+        "cut": (cut, signed),
+    }
+
+
+def test_stretches_checked_apart_say_exactly_what_one_pass_says() -> None:
+    # `audit verify` reads a large ledger in stretches, one process each: a stretch starts
+    # from the last row of the one before it (seq, hash), whatever that row is.
+    for name, (rows, signed) in damaged_chains().items():
+        whole = verify_chain(rows, signed)
+        wanted = {int(c["seq"]): c for c in signed}
+        for cut in range(len(rows) + 1):
+            for cut2 in range(cut, len(rows) + 1):
+                after = [(0, GENESIS)] + [
+                    (rows[at - 1].seq, rows[at - 1].hash) if at else (0, GENESIS)
+                    for at in (cut, cut2)
+                ]
+                stretches = [rows[:cut], rows[cut:cut2], rows[cut2:]]
+                parts = [
+                    scan_chain(stretch, set(wanted), after=start)
+                    for stretch, start in zip(stretches, after, strict=True)
+                ]
+                assert conclude(parts, wanted) == whole, (name, cut, cut2)
+
+
+def test_concluded_stretches_cap_the_problems_listed_as_one_pass_does() -> None:
+    rows = [row._replace(body=row.body + " ") for row in chain(10)]
+    first = scan_chain(rows[:5], set(), limit=3)
+    second = scan_chain(rows[5:], set(), after=(rows[4].seq, rows[4].hash), limit=3)
+    assert (
+        conclude([first, second], {}, limit=3).problems == verify_chain(rows, [], limit=3).problems
+    )
