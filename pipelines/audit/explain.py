@@ -103,13 +103,19 @@ def _when(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
 
 
+def running(stories: list[ReleaseStory]) -> ReleaseStory | None:
+    """The release that runs now: the newest, unless it ended (rolled back by request)."""
+    return stories[-1] if stories and not stories[-1].ended else None
+
+
 def render(spec: str, env: str, stories: list[ReleaseStory], training: dict[str, str]) -> str:
     if not stories:
         return f"{spec}/{env}: no release recorded in the ledger"
     lines = []
-    for number, release in enumerate(reversed(stories)):
+    now = running(stories)
+    for release in reversed(stories):
         labels, gates, approval = release.build, release.gates, release.approval
-        state = "RUNNING NOW" if number == 0 and not release.ended else release.ended
+        state = "RUNNING NOW" if release is now else release.ended
         lines += [
             f"{spec}/{env}: {release.model} — {state or 'ended'}",
             f"  promoted   {_when(release.promoted_at)} ({release.strategy or 'direct'}; "
@@ -158,3 +164,39 @@ def _signed_line(signature: dict[str, Any]) -> str:
         f"  signed     signature sha256 {str(signature.get('signature', '?'))[:16]} "
         f"(key {signature.get('key', '?')}){verified}"
     )
+
+
+def explain_json(
+    spec: str, env: str, stories: list[ReleaseStory], training: dict[str, str]
+) -> dict[str, Any]:
+    """The same stories as one JSON object, newest release first, as the text lists them."""
+    now = running(stories)
+    return {
+        "spec": spec,
+        "env": env,
+        "running": now.model if now else None,
+        "releases": [_story_json(r, r is now, training) for r in reversed(stories)],
+    }
+
+
+def _story_json(release: ReleaseStory, now: bool, training: dict[str, str]) -> dict[str, Any]:
+    labels = release.build
+    return {
+        "model": release.model,
+        "bento": release.bento,
+        "running": now,
+        "ended": release.ended or None,
+        "promoted_at": release.promoted_at,
+        "strategy": release.strategy or "direct",
+        "ledger_seq": release.seq,
+        "commit": labels.get("git-sha"),
+        "spec_digest": labels.get("shipyard.spec-digest"),
+        "model_run": labels.get("shipyard.model-run"),
+        "data_rev": labels.get("shipyard.data-rev"),
+        "trained_on": training.get(release.model),
+        "labels": labels,
+        "gates": release.gates,
+        "waivers": release.waivers,
+        "signature": release.signature,
+        "approval": release.approval,
+    }

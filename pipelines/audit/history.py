@@ -6,15 +6,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipelines.audit.explain import releases, render
+from pipelines.audit.explain import explain_json, releases, render
 from pipelines.audit.ledger import ledger_of
+from pipelines.core.output import document
 from pipelines.core.specs import load_spec
 from pipelines.core.targets import environment
 from pipelines.core.workspace import Workspace
 from validators.sources.registry import TRAINING_DATA_TAG
 
 
-def explain_spec(ws: Workspace, spec_file: Path, env: str) -> str:
+def explain_spec(ws: Workspace, spec_file: Path, env: str, fmt: str = "text") -> str:
+    """The releases of `env` as `shipyard explain` prints them: text, or a JSON document."""
     path = spec_file if spec_file.is_absolute() else ws.root / spec_file
     spec = load_spec(path, ws.root)
     environment(spec, env)  # a clear error when the spec has no such environment
@@ -30,6 +32,8 @@ def explain_spec(ws: Workspace, spec_file: Path, env: str) -> str:
                 training[model] = _training(registry.resolve(model).tags.get(TRAINING_DATA_TAG))
             except RegistryError:
                 training[model] = "unknown (not in the registry)"
+    if fmt == "json":
+        return document(explain_json(name, env, stories, training))
     return render(name, env, stories, training)
 
 

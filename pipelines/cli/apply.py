@@ -5,6 +5,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipelines.core.output import FORMATS, Say
+
+if TYPE_CHECKING:
+    from pipelines.release.outcome import ApplyResult
 
 HELP = "deploy specs through their environments with gates, canary and automatic rollback"
 
@@ -62,11 +68,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="replay evaluation rows at this rate during canaries "
         "(synthetic traffic for demos and tests)",
     )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text (default), or one JSON document of how each spec and environment ended "
+        "on stdout (the progress lines then go to stderr)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    from pipelines.core.output import document, progress
+    from pipelines.release.outcome import apply_json
+
+    with progress(args.format) as say:  # json: the progress lines go to stderr
+        result = _apply(args, say)
+    if args.format == "json":
+        print(document(apply_json(result)))
+    return result.exit_code
+
+
+def _apply(args: argparse.Namespace, say: Say) -> ApplyResult:
     from pipelines.core.errors import UsageError
     from pipelines.release.context import ApplyOptions
+    from pipelines.release.outcome import ApplyResult
     from pipelines.release.project import apply_paths, changed_paths
 
     options = ApplyOptions(
@@ -81,14 +106,14 @@ def run(args: argparse.Namespace) -> int:
     if args.base is not None:
         if paths:
             raise UsageError("give either SPEC paths or --base, not both")
-        paths = changed_paths(args.root.resolve(), args.base, args.head or "HEAD", print)
+        paths = changed_paths(args.root.resolve(), args.base, args.head or "HEAD", say)
         _require_checked_out(args.root.resolve(), args.head)
         if not paths:
-            print(f"no spec added or changed since {args.base}: nothing to apply")
-            return 0
+            say(f"no spec added or changed since {args.base}: nothing to apply")
+            return ApplyResult([])
     elif args.head is not None and args.approvals != "github":
         raise UsageError("--head needs --base (or --approvals github)")
-    return apply_paths(paths, args.root, options, say=print).exit_code
+    return apply_paths(paths, args.root, options, say=say)
 
 
 def _require_checked_out(root: Path, head: str | None) -> None:

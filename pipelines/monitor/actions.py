@@ -88,7 +88,7 @@ def _rollback(run: MonitorRun, spec_file: Path, ws: Workspace, say: Say) -> Take
         why = f"{run.model} is the release an earlier rollback restored; not rolling back again"
         return Taken("rollback", False, why)
     try:
-        detail = rollback(spec_file, run.env, None, ws, say)
+        detail = rollback(spec_file, run.env, None, ws, say).message
     except ShipyardError as exc:
         return Taken("rollback", False, f"rollback failed: {exc.message}")
     return Taken("rollback", True, detail)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from pipelines.core.errors import EXIT_FAILED
 from pipelines.core.outcomes import Outcome
@@ -38,3 +39,33 @@ class ApplyResult:
     @property
     def exit_code(self) -> int:
         return 0 if all(s.ok for s in self.specs) else EXIT_FAILED
+
+
+def apply_json(result: ApplyResult) -> dict[str, Any]:
+    """An apply as one JSON object: per spec and environment how it ended; `ok` and the
+    exit code as the text's summary lines and the process say them."""
+    return {
+        "specs": [
+            {
+                "spec": s.spec,
+                "outcome": str(s.outcome),
+                "ok": s.ok,
+                "detail": s.detail,
+                "stages": s.stages,
+                "envs": [
+                    {
+                        "env": e.env,
+                        "outcome": str(e.outcome),
+                        "version": e.version,
+                        "detail": e.detail,
+                        "seconds": e.seconds,
+                        "restored": e.restored,
+                    }
+                    for e in s.envs
+                ],
+            }
+            for s in result.specs
+        ],
+        "ok": result.exit_code == 0,
+        "exit_code": result.exit_code,
+    }

@@ -6,6 +6,7 @@ recovery alike."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +25,51 @@ from stacks.target import Release, Slot, Target
 RECOVERED = "a previous apply stopped during its canary"
 
 
-def rollback(spec_file: Path, env_name: str, to: str | None, ws: Workspace, say: Say) -> str:
+@dataclass(frozen=True)
+class RollbackResult:
+    """What `shipyard rollback` did: took a canary out (the stable release keeps serving),
+    or put an earlier release on the stable slot."""
+
+    spec: str
+    env: str
+    canary_removed: bool
+    model: str | None  # what serves now (None: not known)
+    bento: str | None
+    previous: str | None = None  # the model it replaced, on a restore
+    seq: int | None = None  # the ledger entry of the restore
+
+    @property
+    def message(self) -> str:
+        if self.canary_removed:
+            return f"{self.spec}/{self.env}: canary removed; all traffic on the stable release"
+        return f"{self.spec}/{self.env}: now serving {self.model} ({self.bento})"
+
+
+def rollback_json(result: RollbackResult) -> dict[str, Any]:
+    return {
+        "spec": result.spec,
+        "env": result.env,
+        "action": "canary removed" if result.canary_removed else "restored",
+        "model": result.model,
+        "bento": result.bento,
+        "previous": result.previous,
+        "ledger_seq": result.seq,
+        "message": result.message,
+    }
+
+
+def rollback(
+    spec_file: Path, env_name: str, to: str | None, ws: Workspace, say: Say
+) -> RollbackResult:
     from pipelines.audit.checkpoint import sealed
 
     with sealed(ws, "rollback", say):
         return _rollback(spec_file, env_name, to, ws, say)
 
 
-def _rollback(spec_file: Path, env_name: str, to: str | None, ws: Workspace, say: Say) -> str:
+def _rollback(
+    spec_file: Path, env_name: str, to: str | None, ws: Workspace, say: Say
+) -> RollbackResult:
     spec = load_spec(spec_file, ws.root)
     env = environment(spec, env_name)
     ctx = ReleaseContext(spec, spec_file, ws, ApplyOptions(), say)
@@ -39,17 +77,18 @@ def _rollback(spec_file: Path, env_name: str, to: str | None, ws: Workspace, say
     with environment_lock(ws, name, env.name, 900, say, "rollback"):
         target = target_for(spec, env.name, ws)
         had_canary = Slot.CANARY in target.state().slots
-        if recover(ctx, env.name, target) and had_canary:  # that was the rollback asked for
-            return f"{name}/{env.name}: canary removed; all traffic on the stable release"
-        state = target.state()
-        current = state.slots.get(Slot.STABLE)
-        release = _wanted(ws, name, env.name, to, current.release.bento if current else None)
+        recovered = recover(ctx, env.name, target)
+        current = target.state().slots.get(Slot.STABLE)
+        model, bento = (current.release.model, current.release.bento) if current else (None, None)
+        if recovered and had_canary:  # that was the rollback asked for
+            return RollbackResult(name, env.name, True, model, bento)
+        release = _wanted(ws, name, env.name, to, bento)
         if release is None:
             raise UsageError(
                 f"no earlier release of {name} in {env.name} to roll back to",
                 hint="name one: shipyard rollback SPEC --env ENV --to VERSION",
             )
-        if release.bento != (current.release.bento if current else None):
+        if release.bento != bento:
             refused = verify_artifact(ctx, env.name, release)
             if refused is not None:  # nothing changed: the current release keeps serving
                 raise ShipyardError(
@@ -65,10 +104,10 @@ def _rollback(spec_file: Path, env_name: str, to: str | None, ws: Workspace, say
             model=release.model,
             bento=release.bento,
             requested=True,
-            previous=current.release.model if current else None,
+            previous=model,
         )
         ctx.released(env.name, release, "rollback", entry)
-        return f"{name}/{env.name}: now serving {release.model} ({release.bento})"
+        return RollbackResult(name, env.name, False, release.model, release.bento, model, entry.seq)
 
 
 def rollback_canary(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.audit.explain import releases, render
+from pipelines.audit.explain import explain_json, releases, render, running
 from pipelines.audit.ledger import LedgerEntry
 
 LABELS = {"git-sha": "abc123", "shipyard.spec-digest": "d1", "shipyard.data-rev": "md5:9"}
@@ -92,3 +92,43 @@ def test_waivers_and_the_verified_signature_are_part_of_the_story() -> None:
     assert "signed     not recorded" in render(
         "credit", "production", releases(ENTRIES, "credit", "production"), {}
     )
+
+
+def test_the_json_object_tells_the_same_stories_newest_first() -> None:
+    stories = releases(ENTRIES, "credit", "production")
+    found = explain_json("credit", "production", stories, {"models:/m/1": "data/train.csv"})
+    assert (found["spec"], found["env"], found["running"]) == (
+        "credit",
+        "production",
+        "models:/m/1",
+    )
+    assert [(r["model"], r["ledger_seq"], r["running"]) for r in found["releases"]] == [
+        ("models:/m/1", 10, True),
+        ("models:/m/2", 8, False),
+        ("models:/m/1", 5, False),
+    ]
+    now, rolled_back, first = found["releases"]
+    assert now["ended"] is None
+    assert rolled_back["ended"].startswith("rolled back by request")
+    assert (rolled_back["commit"], rolled_back["strategy"], rolled_back["trained_on"]) == (
+        "def456",
+        "canary",
+        None,
+    )
+    assert rolled_back["gates"]["cached"] is True
+    assert (first["commit"], first["data_rev"], first["spec_digest"]) == ("abc123", "md5:9", "d1")
+    assert (first["strategy"], first["trained_on"]) == ("direct", "data/train.csv")
+    assert first["approval"]["approved_by"] == ["@risk"]
+    assert explain_json("credit", "staging", [], {}) == {
+        "spec": "credit",
+        "env": "staging",
+        "running": None,
+        "releases": [],
+    }
+
+
+def test_after_a_rollback_by_request_nothing_listed_runs_now() -> None:
+    stories = releases(ENTRIES[:9], "credit", "production")  # m/2 rolled back, m/1 not again
+    assert running(stories) is None
+    assert explain_json("credit", "production", stories, {})["running"] is None
+    assert "RUNNING NOW" not in render("credit", "production", stories, {})

@@ -27,6 +27,13 @@ def test_an_environment_never_released_says_so(tmp_path: Path) -> None:
     ledger_of(ws).append(LedgerKind.PROMOTED, "other", "production", model="models:/other/1")
     text = explain_spec(ws, tmp_path / "specs" / "credit.yaml", "production")
     assert text == "credit/production: no release recorded in the ledger"
+    as_json = explain_spec(ws, tmp_path / "specs" / "credit.yaml", "production", "json")
+    assert json.loads(as_json) == {
+        "spec": "credit",
+        "env": "production",
+        "running": None,
+        "releases": [],
+    }
     assert not (ws.state / "mlflow.db").exists(), "no registry is opened for no release"
 
 

@@ -4,6 +4,7 @@ integration tests'."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -53,6 +54,23 @@ def test_no_spec_changed_since_base_is_nothing_to_apply(
     assert (ran.code, ran.out) == (0, "no spec added or changed since HEAD: nothing to apply\n")
 
 
+def test_json_is_the_only_thing_on_stdout_and_the_progress_goes_to_stderr(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "specs" / "credit.yaml").unlink()
+    git(repo, "commit", "-qam", "credit retired")
+    ran = shipyard(capsys, "-C", str(repo), "apply", "--base", "HEAD~1", "--format", "json")
+    assert ran.code == 0
+    assert json.loads(ran.out) == {"specs": [], "ok": True, "exit_code": 0}
+    assert ran.err.splitlines() == [
+        "specs/credit.yaml: removed from the repository; its environments keep running",
+        "  to remove them: shipyard destroy specs/credit.yaml --env ENV (at HEAD~1)",
+        "no spec added or changed since HEAD~1: nothing to apply",
+    ]
+    text = shipyard(capsys, "-C", str(repo), "apply", "--base", "HEAD~1")
+    assert (text.out.splitlines(), text.err) == (ran.err.splitlines(), "")
+
+
 def test_head_must_be_the_commit_checked_out(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -74,8 +92,11 @@ def test_arguments() -> None:
     assert args.paths == [Path("specs/a.yaml")]
     assert args.approved_by == ["@risk", "@ml"]
     assert (args.approvals, args.lock_timeout, args.traffic) == ("local", 900, 0)
-    assert (args.base, args.head, args.env) == (None, None, None)
+    assert (args.base, args.head, args.env, args.format) == (None, None, None, "text")
     args = parse(apply, "--base", "HEAD~1", "--env", "production", "--traffic", "60")
     assert (args.paths, args.base, args.env, args.traffic) == ([], "HEAD~1", "production", 60.0)
+    assert parse(apply, "--format", "json").format == "json"
     with pytest.raises(SystemExit, match=r"^2$"):
         parse(apply, "--approvals", "slack")
+    with pytest.raises(SystemExit, match=r"^2$"):
+        parse(apply, "--format", "yaml")

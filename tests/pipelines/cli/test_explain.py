@@ -3,6 +3,7 @@ stories are tests/pipelines/audit/test_explain.py's)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -25,8 +26,21 @@ def test_an_environment_never_released_says_so(
     )
 
 
+def test_json_is_one_document(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project(tmp_path, {"credit.yaml": local_spec("credit")})
+    argv = ("-C", str(tmp_path), "explain", "specs/credit.yaml", "--env", "staging")
+    ran = shipyard(capsys, *argv, "--format", "json")
+    assert (ran.code, ran.err) == (0, "")
+    assert json.loads(ran.out) == {
+        "spec": "credit",
+        "env": "staging",
+        "running": None,
+        "releases": [],
+    }
+
+
 def test_arguments() -> None:
     args = parse(explain, "specs/a.yaml", "--env", "production")
-    assert (args.spec, args.env) == (Path("specs/a.yaml"), "production")
+    assert (args.spec, args.env, args.format) == (Path("specs/a.yaml"), "production", "text")
     with pytest.raises(SystemExit, match=r"^2$"):
         parse(explain, "specs/a.yaml")
