@@ -137,11 +137,11 @@ class CloudTarget(SlotMoves, Generic[C]):
     def _outputs(self) -> dict[str, Any]:
         return automation.outputs(self.settings, self.config.project, self.config.stack)
 
-    def _apply(self, desired: Desired) -> None:
+    def _apply(self, desired: Desired, refresh: bool = False) -> None:
         st = self._stack(desired)
         self.log += automation.recover(st, self.settings)
         with automation.engine_errors(self.config.project, self.config.stack):
-            st.up()
+            st.up(refresh=refresh)
 
 
 def _desired(outputs: dict[str, Any]) -> Desired:

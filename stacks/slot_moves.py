@@ -26,8 +26,14 @@ class SlotMoves(ABC):
     def set_weights(self, weights: dict[Slot, int]) -> None: ...
 
     @abstractmethod
-    def _apply(self, desired: Desired) -> None:
-        """Bring the target to `desired` (one engine update)."""
+    def _apply(self, desired: Desired, refresh: bool = False) -> None:
+        """Bring the target to `desired` (one engine update; with `refresh`, what really
+        runs is read first, so drift made behind the engine's back is put right too)."""
+
+    def repair(self) -> None:
+        """Put back what drifted from the last desired state: a stopped server, a hand-edited
+        route or weight (an engine update that reads what really runs first)."""
+        self._apply(self.desired(), refresh=True)
 
     def deploy(self, slot: Slot, release: Release) -> SlotState:
         """Run `release` in `slot`: with no traffic, unless nothing else has any."""

@@ -106,6 +106,12 @@ class Target(Protocol):
         that knows the rollout's steps also previews each of them (`PreviewSummary.rollout`)."""
         ...
 
+    def repair(self) -> None:
+        """Put back what drifted from what this target last applied — a stopped server, a
+        route or weight edited by hand — reading what really runs first (`pulumi up
+        --refresh`). Slots, releases and weights stay as last set."""
+        ...
+
     def destroy(self) -> None:
         """Remove everything this target created."""
         ...

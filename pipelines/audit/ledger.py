@@ -44,6 +44,9 @@ class LedgerKind(StrEnum):
     ROLLBACK = "rollback"  # traffic went back to the previous release
     INTERRUPTED = "interrupted"  # a signal stopped a canary: traffic went back to stable
     RECOVERED = "recovered"  # a later run found a dead run's canary and restored stable
+    OPERATOR = "operator"  # an operator's promote, abort, pause, resume or retry of a rollout
+    HEALED = "healed"  # the agent put back what drifted from the recorded release
+    AGENT = "agent"  # the agent took or left the lead of an environment, or applied a commit
     PROPOSAL = "proposal"  # a revert proposal was written after a rollback
     MONITOR = "monitor"  # a monitor run found a breach and acted
     IMPORTED = "imported"  # `audit import` brought an older ledger into the store

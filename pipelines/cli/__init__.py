@@ -15,6 +15,7 @@ from types import ModuleType
 
 from pipelines import __version__
 from pipelines.cli import (
+    agent,
     apply,
     approve,
     build,
@@ -25,6 +26,7 @@ from pipelines.cli import (
     init,
     ledger,
     monitor,
+    operate,
     plan,
     plugins,
     rollback,
@@ -34,10 +36,8 @@ from pipelines.cli import (
     validate,
     version,
 )
-from pipelines.core.errors import EXIT_INTERNAL
+from pipelines.core.errors import EXIT_INTERNAL, USER_ERRORS
 from pipelines.core.tool_env import apply_quiet_defaults
-from stacks.errors import StackError
-from validators.errors import ValidatorError
 
 VERBS: dict[str, ModuleType] = {
     "init": init,
@@ -47,8 +47,14 @@ VERBS: dict[str, ModuleType] = {
     "apply": apply,
     "approve": approve,
     "rollback": rollback,
+    "promote": operate,
+    "abort": operate,
+    "pause": operate,
+    "resume": operate,
+    "retry": operate,
     "monitor": monitor,
     "status": status,
+    "agent": agent,
     "ledger": ledger,
     "audit": ledger,  # the same audit trail, under the name reviewers look for
     "explain": explain,
@@ -60,7 +66,6 @@ VERBS: dict[str, ModuleType] = {
     "demo": demo,
     "version": version,
 }
-USER_ERRORS: tuple[type[Exception], ...] = (StackError, ValidatorError)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verbs = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
     for name, module in VERBS.items():
-        sub = verbs.add_parser(name, help=module.HELP, description=module.HELP)
+        about = getattr(module, "HELPS", {}).get(name, module.HELP)
+        sub = verbs.add_parser(name, help=about, description=about)
         module.add_arguments(sub)
         sub.set_defaults(run=module.run)
     return parser
@@ -101,9 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        from pipelines.core.errors import ShipyardError
-
-        if isinstance(exc, (ShipyardError, *USER_ERRORS)):
+        if isinstance(exc, USER_ERRORS):
             print(f"error: {exc}", file=sys.stderr)
             hint = getattr(exc, "hint", "")
             if hint:

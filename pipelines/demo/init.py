@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pipelines.core.errors import ShipyardError
-from pipelines.core.workspace import Workspace
+from pipelines.core.workspace import STATE_DIR_NAME, Workspace
 from pipelines.state.store import open_store
 
 # path -> (rows, seed, drift); the seeded generator makes the same bytes every time.
@@ -38,6 +38,7 @@ class InitResult:
 
 def init_workspace(ws: Workspace, say: Callable[[str], None]) -> InitResult:
     ws.state.mkdir(parents=True, exist_ok=True)
+    ignore_state(ws, say)
     open_store(ws.state_url)  # the state store, its schema created (or checked) up front
     _ensure_dvc(ws, say)
     digests = _write_data(ws, say)
@@ -46,6 +47,26 @@ def init_workspace(ws: Workspace, say: Callable[[str], None]) -> InitResult:
     say(f"data:   {len(DATASETS)} files tracked by DVC, pushed to {_default_remote(ws)}")
     versions = _register_models(ws, digests, say)
     return InitResult(digests, versions)
+
+
+def ignore_state(ws: Workspace, say: Callable[[str], None]) -> None:
+    """In a Git repository, keep `.shipyard/` out of it: local state (servers' homes, the
+    agent's own checkout, databases) must never be committed."""
+    if not (ws.root / ".git").exists():
+        return
+    ignored = subprocess.run(
+        ["git", "-C", str(ws.root), "check-ignore", "-q", f"{STATE_DIR_NAME}/"],
+        capture_output=True,
+        check=False,
+    )
+    if ignored.returncode == 0:
+        return
+    gitignore = ws.root / ".gitignore"
+    before = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""
+    lead = "" if not before or before.endswith("\n") else "\n"
+    line = f"{lead}# Shipyard's local state (shipyard init)\n{STATE_DIR_NAME}/\n"
+    gitignore.write_text(before + line, encoding="utf-8")
+    say(f"git:    {STATE_DIR_NAME}/ added to .gitignore")
 
 
 def _dvc(ws: Workspace, *args: str) -> str:

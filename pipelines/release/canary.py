@@ -10,6 +10,7 @@ from pipelines.core.outcomes import Outcome
 from pipelines.core.signals import Interrupted
 from pipelines.release.alias import set_alias
 from pipelines.release.context import EnvRelease
+from pipelines.release.control import StoreControl
 from pipelines.release.inflight import Tracked
 from pipelines.release.outcome import EnvOutcome
 from pipelines.release.serving import SMOKE_ROWS
@@ -22,8 +23,10 @@ def canary_release(er: EnvRelease, rollout: ResolvedRollout) -> EnvOutcome:
     """The canary, tracked in the state store while it runs; on SIGTERM/SIGINT all traffic
     goes back to stable at once and `interrupted` is recorded before the signal ends the run."""
     tracked = Tracked(er)
+    # commands given from here on count, also those given while the canary deploys
+    control = StoreControl(er.ctx.ledger.store, er.ctx.name, er.env.name)
     try:
-        return _canary(er, rollout, tracked)
+        return _canary(er, rollout, tracked, control)
     except Interrupted as stop:
         _interrupted(er, stop, tracked)
         raise
@@ -63,7 +66,9 @@ def _interrupted(er: EnvRelease, stop: Interrupted, tracked: Tracked) -> None:
         er.say(f"{er.where}: the canary could not be removed ({exc}); the next apply will")
 
 
-def _canary(er: EnvRelease, rollout: ResolvedRollout, tracked: Tracked) -> EnvOutcome:
+def _canary(
+    er: EnvRelease, rollout: ResolvedRollout, tracked: Tracked, control: StoreControl
+) -> EnvOutcome:
     from pipelines.release.steps import run_canary
     from pipelines.release.verdict import Policy
     from validators.gates.serving import smoke
@@ -87,7 +92,7 @@ def _canary(er: EnvRelease, rollout: ResolvedRollout, tracked: Tracked) -> EnvOu
     )
     replay = _traffic(er, api)
     try:
-        result = run_canary(target, rollout, policy, api, er.say, tracked)
+        result = run_canary(target, rollout, policy, api, er.say, tracked, control)
     finally:
         if replay is not None:
             replay.stop()
@@ -118,6 +123,7 @@ def _canary(er: EnvRelease, rollout: ResolvedRollout, tracked: Tracked) -> EnvOu
         bento=release.bento,
         strategy="canary",
         measurements=result.measurements,
+        **({"promoted_by": result.promoted_by} if result.promoted_by else {}),
     )
     er.ctx.released(er.env.name, release, "canary", entry)
     er.say(

@@ -51,8 +51,14 @@ class Tracked:
             self.state["weights"] = {"stable": 100 - weight, "canary": weight}
             self.state.update(step=details["step"], status="progressing")
         elif kind == LedgerKind.ANALYSIS:
-            verdict = {"phase": details.get("phase"), "seq": entry.seq}
+            verdict = {
+                "phase": details.get("phase"),
+                "seq": entry.seq,
+                "reasons": details.get("reasons", []),
+            }
             self.state["analysis"] = [*self.state["analysis"], verdict][-KEPT_VERDICTS:]
+        elif kind == LedgerKind.OPERATOR and details.get("command") in ("pause", "resume"):
+            self.state["status"] = "paused" if details["command"] == "pause" else "progressing"
         else:
             return entry
         self._put()

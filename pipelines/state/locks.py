@@ -130,6 +130,26 @@ def holder_of(store: Store, name: str) -> Holder | None:
     return Holder.of(rows[0])
 
 
+def live_holder(store: Store, name: str) -> Holder | None:
+    """Who holds `name` now, when someone does: on PostgreSQL the server's advisory lock is
+    the truth (a row can outlive a killed holder); on SQLite the lease, unless its holder is
+    provably gone."""
+    holder = holder_of(store, name)
+    if holder is None:
+        return None
+    if store.dialect != "postgresql":
+        return None if gone(holder, time.time()) else holder
+    import sqlalchemy as sa
+
+    key = advisory_key(name)
+    with store._reach(), store.engine.connect() as conn:
+        free = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+        if free:
+            conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+        conn.commit()
+    return None if free else holder
+
+
 def _waiting(
     store: Store, name: str, deadline: float, timeout: float, told: bool, say: Callable[[str], None]
 ) -> bool:

@@ -41,23 +41,22 @@ class LocalTargetConfig:
         return self.environment
 
     @cached_property
-    def _where(self) -> Path:
-        """The host's folder, else the project's .shipyard/ (resolved once: a config is
-        read many times, and `status` makes one per environment)."""
-        return _resolved(self.host_dir or self.state_dir)
+    def home(self) -> Path:
+        """Where this host keeps its environments: SHIPYARD_LOCAL_HOME, else the project's
+        .shipyard/local (resolved once: `status` makes a config per environment)."""
+        return _resolved(self.host_dir) if self.host_dir else _resolved(self.state_dir) / "local"
 
     @cached_property
     def base_dir(self) -> Path:
-        home = self._where if self.host_dir else self._where / "local"
-        return home / f"{self.spec}-{self.environment}"
+        return self.home / f"{self.spec}-{self.environment}"
 
     @cached_property
     def listen_port(self) -> int:
         if self.listen:
             return self.listen
-        # The project's folder (or the host's) takes part: two checkouts on one host get
-        # different ports, and every checkout sharing SHIPYARD_LOCAL_HOME the same ones.
-        key = f"{self._where}/{self.spec}/{self.environment}"
+        # The host's folder takes part: two checkouts on one host get different ports, and
+        # every checkout sharing one SHIPYARD_LOCAL_HOME (CI jobs, the agent) the same ones.
+        key = f"{self.home}/{self.spec}/{self.environment}"
         block = zlib.crc32(key.encode()) % PORT_BLOCKS
         return PORT_BASE + 5 * block
 

@@ -130,11 +130,11 @@ class LocalTarget(SlotMoves):
             self.settings, config.project, config.stack, lambda: program(config, desired)
         )
 
-    def _apply(self, desired: Desired) -> None:
+    def _apply(self, desired: Desired, refresh: bool = False) -> None:
         st = self._stack(desired)
         self.log += automation.recover(st, self.settings)
         with automation.engine_errors(self.config.project, self.config.stack):
-            st.up()
+            st.up(refresh=refresh)
         desired.save(self.desired_path)
 
 

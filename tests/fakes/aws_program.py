@@ -62,6 +62,6 @@ class MockedAwsTarget(AwsTarget):
         endpoint = CONFIG.endpoint_name if self.ran_with.slots else None
         return {"desired": copy.deepcopy(asdict(self.ran_with)), "endpoint": endpoint}
 
-    def _apply(self, desired: Desired) -> None:
+    def _apply(self, desired: Desired, refresh: bool = False) -> None:
         self.ups.append(run(desired, self.config))
         self.ran_with = copy.deepcopy(desired)

@@ -127,7 +127,7 @@ class MemoryTarget(SlotMoves):
     def desired(self) -> Desired:
         return Desired.load(self.config.state_file)
 
-    def _apply(self, desired: Desired) -> None:
+    def _apply(self, desired: Desired, refresh: bool = False) -> None:
         desired.save(self.config.state_file)
 
     def set_weights(self, weights: dict[Slot, int]) -> None:

@@ -71,7 +71,7 @@ class InMemoryTarget(CloudTarget[Config]):
     def _outputs(self) -> dict[str, Any]:
         return copy.deepcopy(self.outputs)
 
-    def _apply(self, desired: Desired) -> None:
+    def _apply(self, desired: Desired, refresh: bool = False) -> None:
         self.ups.append(copy.deepcopy(desired))
         self.outputs = {"desired": asdict(desired)}
 

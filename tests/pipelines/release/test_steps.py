@@ -1,15 +1,17 @@
 """Walking a canary's steps: weights set in order, every interval measured on the target's own
 metrics sources, an abort that puts all traffic on stable at once, and a canary that never
 served enough requests is not trusted. The target is an in-memory stand-in whose counters
-follow a script."""
+follow a script. An operator's abort, promote, pause and resume act on the walk."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import scipy.stats  # noqa: F401  (imported by the first verdict otherwise: not in a pause)
 
+from pipelines.release.control import Command, Request
 from pipelines.release.steps import run_canary
 from pipelines.release.verdict import Policy
 from stacks.reach.metrics import CounterSource, SlotSample
@@ -116,4 +118,80 @@ def test_a_canary_that_served_too_little_is_not_trusted() -> None:
     assert not result.passed
     assert "30 are needed to trust it" in result.reason
     assert target.weights[-1] == {Slot.STABLE: 100, Slot.CANARY: 0}
+    assert target.torn_down == [Slot.CANARY]
+
+
+class Script:
+    """An operator's commands, each given `at` seconds into the walk (release/control.py's
+    StoreControl takes them from the state store; here from a list)."""
+
+    def __init__(self, *given: tuple[float, Command]) -> None:
+        self.started = time.monotonic()
+        self.given = list(given)
+        self.answers: list[tuple[str, str]] = []
+
+    def take(self) -> Request | None:
+        if self.given and time.monotonic() - self.started >= self.given[0][0]:
+            _, command = self.given.pop(0)
+            return Request(f"id-{command}", command, "alice", time.time())
+        return None
+
+    def done(self, taken: Request, what: str) -> None:
+        self.answers.append((taken.command.value, what))
+
+
+def walk_with(target: MemoryTarget, control: Script, rollout: ResolvedRollout = ROLLOUT) -> Any:
+    records: list[tuple[str, dict[str, Any]]] = []
+    result = run_canary(
+        target,  # type: ignore[arg-type]
+        rollout,
+        POLICY,
+        "predict",
+        lambda _: None,
+        lambda kind, **details: records.append((str(kind), details)),
+        control,
+    )
+    return result, records
+
+
+def test_an_operator_abort_rolls_back_at_once_and_is_answered() -> None:
+    target, control = MemoryTarget(canary=Growing(20, 0)), Script((0.1, Command.ABORT))
+    result, records = walk_with(target, control)
+    assert (result.passed, result.reason) == (False, "aborted by alice")
+    assert target.weights[-1] == {Slot.STABLE: 100, Slot.CANARY: 0}
+    assert target.torn_down == [Slot.CANARY]
+    assert ("operator", {"command": "abort", "by": "alice", "step": 2}) in records
+    assert [c for c, _ in control.answers] == ["abort"]
+    assert control.answers[0][1].startswith("aborted: all traffic back on stable")
+
+
+def test_an_operator_promote_skips_the_remaining_steps() -> None:
+    target, control = MemoryTarget(canary=Growing(20, 0)), Script((0.1, Command.PROMOTE))
+    result, _ = walk_with(target, control)
+    assert (result.passed, result.promoted_by) == (True, "alice")
+    assert target.weights == [{Slot.STABLE: 80, Slot.CANARY: 20}]  # step 3 (60%) skipped
+    assert target.torn_down == []
+    assert control.answers == [("promote", "promoting: the remaining steps are skipped")]
+
+
+def test_a_paused_step_stands_still_while_analysis_goes_on_until_resumed() -> None:
+    target = MemoryTarget(canary=Growing(20, 0))
+    control = Script((0.05, Command.PAUSE), (0.05, Command.RETRY), (1.0, Command.RESUME))
+    started = time.monotonic()
+    result, records = walk_with(target, control)
+    took = time.monotonic() - started
+    assert result.passed
+    assert took >= 1.0 + 0.5 - 0.1  # the 0.5 s step ran around the pause of about 0.95 s
+    measured = [d for k, d in records if k == "analysis"]
+    assert len(measured) >= 15  # one every 0.05 s while paused too
+    assert [c for c, _ in control.answers] == ["pause", "retry", "resume"]
+    assert control.answers[1][1] == "nothing to retry: the rollout is paused at step 2"
+
+
+def test_a_paused_canary_that_fails_is_still_rolled_back() -> None:
+    target = MemoryTarget(canary=Growing(20, 5))
+    control = Script((0.0, Command.PAUSE))
+    result, _ = walk_with(target, control)
+    assert not result.passed
+    assert "canary error rate" in result.reason
     assert target.torn_down == [Slot.CANARY]

@@ -230,7 +230,7 @@ class MockedKubernetesTarget(KubernetesTarget):
     def _outputs(self) -> dict[str, Any]:
         return {"desired": copy.deepcopy(asdict(self.ran_with)), "endpoint": "http://x"}
 
-    def _apply(self, desired: Desired) -> None:
+    def _apply(self, desired: Desired, refresh: bool = False) -> None:
         self.ups.append(run(desired, self.config))
         self.ran_with = copy.deepcopy(desired)
 

@@ -1,0 +1,1 @@
+"""`shipyard agent`: a pull-based GitOps controller (see docs/agent.md)."""
