@@ -254,13 +254,13 @@ class Agent:
         if outcome.outcome == Outcome.ROLLED_BACK:
             event, details = Event.ROLLBACK, {"reason": outcome.detail}
             details.update(model=outcome.version, restored=outcome.restored or "")
-            details["proposal"] = self._publish_proposal(spec, env)
+            details["proposal"] = self.publish_proposal(spec, env)
         else:
             event, details = Event.APPROVAL_NEEDED, {"model": outcome.version}
             details["approvers"] = outcome.detail
         self._notify(event, {"spec": spec, "env": env, **details})
 
-    def _publish_proposal(self, spec: str, env: str) -> str:
+    def publish_proposal(self, spec: str, env: str) -> str:
         """Push the revert branch apply proposed (in the agent's checkout) to the repository,
         so the team sees it and can merge it; what became of it, in one line."""
         entries = list(ledger_of(self.home).entries(spec, kinds=(LedgerKind.PROPOSAL,)))
@@ -273,7 +273,24 @@ class Agent:
             self.say(f"agent: the revert branch {branch} was not pushed: {exc}")
             return f"branch {branch} in the agent's checkout (not pushed: {exc})"
         self.say(f"agent: pushed the revert branch {branch} to {self.options.repo}")
-        return f"branch {branch} pushed to {self.options.repo}"
+        pushed = f"branch {branch} pushed to {self.options.repo}"
+        if not (os.environ.get("GITHUB_TOKEN") and os.environ.get("GITHUB_REPOSITORY")):
+            return pushed
+        from pipelines.approvals.sources import GitHub
+
+        title = f"Revert {spec} in {env}: its release was rolled back"
+        body = (
+            f"`shipyard agent` rolled `{spec}` back in `{env}` and proposes this change, "
+            f"which brings the spec back in line with what runs (see `shipyard explain "
+            f"{spec} --env {env}`)."
+        )
+        try:
+            url = GitHub.from_env().open_pull_request(str(branch), self.options.branch, title, body)
+        except USER_ERRORS as exc:
+            self.say(f"agent: no pull request for {branch}: {exc}")
+            return f"{pushed} (no pull request: {exc})"
+        self.say(f"agent: opened {url}")
+        return f"{pushed}; pull request {url}"
 
     def _clear_failed(self, spec: ModelDeployment, env: str | None) -> None:
         for name in [env] if env else [e.name for e in spec.environments]:

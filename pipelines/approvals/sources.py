@@ -139,6 +139,39 @@ class GitHub:
         except (OSError, ValueError) as exc:
             raise ShipyardError(f"GitHub API GET {path} failed: {exc}", hint=TOKEN_HINT) from None
 
+    def open_pull_request(self, head: str, base: str, title: str, body: str) -> str:
+        """Open a pull request of branch `head` into `base`; its web address. One that is
+        open already for `head` is found, not opened twice (GitHub answers 422)."""
+        payload = {"title": title, "head": head, "base": base, "body": body}
+        request = urllib.request.Request(
+            f"{self.api}/repos/{self.repo}/pulls",
+            data=json.dumps(payload).encode(),
+            method="POST",
+            headers={
+                "Authorization": f"Bearer {self.token}",
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": "2022-11-28",
+                "Content-Type": "application/json",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return str(json.loads(response.read().decode())["html_url"])
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode()[:300]
+            if exc.code == 422:
+                owner = self.repo.split("/", 1)[0]
+                query = urllib.parse.urlencode({"head": f"{owner}:{head}", "state": "open"})
+                found = self.get(f"/repos/{self.repo}/pulls?{query}") or []
+                if found:
+                    return str(found[0]["html_url"])
+            raise ShipyardError(
+                f"GitHub API POST /repos/{self.repo}/pulls answered {exc.code}: {detail}",
+                hint="the token needs the pull-requests: write permission",
+            ) from None
+        except (OSError, ValueError, KeyError) as exc:
+            raise ShipyardError(f"GitHub API POST /repos/{self.repo}/pulls failed: {exc}") from None
+
     def pull_request_of(self, sha: str) -> dict[str, Any]:
         pulls = self.get(f"/repos/{self.repo}/commits/{sha}/pulls") or []
         merged = [p for p in pulls if p.get("merge_commit_sha") == sha] or pulls

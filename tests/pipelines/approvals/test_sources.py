@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
@@ -70,13 +70,38 @@ ROUTES: dict[str, Any] = {
 }
 
 
+OPENED: list[dict[str, Any]] = []  # pull requests the fake opened, as posted
+
+
 class FakeGitHub(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        posted = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body: Any
+        if self.headers.get("Authorization") != "Bearer t0ken":
+            status, body = 401, {"message": "Bad credentials"}
+        elif self.path != f"/repos/{REPO}/pulls":
+            status, body = 404, {"message": "Not Found"}
+        elif any(o["head"] == posted["head"] for o in OPENED):
+            status, body = 422, {"message": "A pull request already exists"}
+        else:
+            OPENED.append(posted)
+            status, body = 201, {"html_url": f"https://github.test/{REPO}/pull/{len(OPENED)}"}
+        self._answer(status, body)
+
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         key = url.path + (f"?{url.query}" if "contents" in url.path else "")
         body: Any
         if self.headers.get("Authorization") != "Bearer t0ken":
             status, body = 401, {"message": "Bad credentials"}
+        elif url.path == f"/repos/{REPO}/pulls" and "head=" in url.query:
+            head = parse_qs(url.query)["head"][0]
+            heads = [o for o in OPENED if head == f"acme:{o['head']}"]
+            status = 200
+            body = [
+                {"html_url": f"https://github.test/{REPO}/pull/{OPENED.index(o) + 1}"}
+                for o in heads
+            ]
         elif "page=2" in url.query:
             status, body = 200, []
         elif key in ROUTES:
@@ -85,6 +110,9 @@ class FakeGitHub(BaseHTTPRequestHandler):
             status, body = 200, []
         else:
             status, body = 404, {"message": "Not Found"}
+        self._answer(status, body)
+
+    def _answer(self, status: int, body: Any) -> None:
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -232,3 +260,15 @@ def test_the_plan_of_a_pull_request_counts_waivers_from_its_reviews(
     assert used.reasons == ("@compliance: the gap is a sampling artefact of the holdout",)
     local = plan_waivers(Workspace.at(tmp_path), head, after, runs)["credit-risk"]
     assert not local.opens_first  # no `shipyard approve --waive` record here
+
+
+def test_a_revert_pull_request_is_opened_once(api: str) -> None:
+    github = GitHub(REPO, "t0ken", api)
+    branch = "shipyard/revert-credit-abc1234"
+    url = github.open_pull_request(branch, "main", "Revert credit", "why")
+    assert url.startswith(f"https://github.test/{REPO}/pull/")
+    assert OPENED[-1] == {"title": "Revert credit", "head": branch, "base": "main", "body": "why"}
+    assert github.open_pull_request(branch, "main", "Revert credit", "why") == url  # found
+    with pytest.raises(ShipyardError, match=r"answered 401") as caught:
+        GitHub(REPO, "wrong", api).open_pull_request(branch, "main", "t", "b")
+    assert "pull-requests: write" in caught.value.hint

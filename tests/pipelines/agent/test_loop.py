@@ -1,0 +1,91 @@
+"""What the agent does after a rollback, on real Git and a stand-in for GitHub's REST API
+on a free port: the revert branch made in its checkout is pushed to the repository it
+follows, and with GITHUB_TOKEN and GITHUB_REPOSITORY set a pull request is opened for it;
+with no branch, the patch is named instead. (The loop itself: tests/pipelines/agent/
+test_agent_integration.py on the real parts.)"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipelines.agent.loop import Agent
+from pipelines.audit.ledger import LedgerKind, ledger_of
+from tests.fakes.agent import git
+
+BRANCH = "shipyard/revert-minimal-abc1234"
+
+
+@contextmanager
+def github() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """POST /repos/acme/models/pulls, answered as GitHub does; what was posted."""
+    posted: list[dict[str, Any]] = []
+
+    class Pulls(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            posted.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            ok = self.path == "/repos/acme/models/pulls"
+            body = json.dumps({"html_url": "https://github.test/acme/models/pull/7"}).encode()
+            self.send_response(201 if ok else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Pulls)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", posted
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def proposed(agent: Agent) -> None:
+    """What release/revert.py leaves after a rollback: a branch in the checkout, and the
+    `proposal` entry naming it."""
+    agent.tick()
+    git(agent.source.checkout, "branch", BRANCH)
+    ledger = ledger_of(agent.home)
+    ledger.append(LedgerKind.PROPOSAL, "minimal", "staging", patch="p", branch=BRANCH, how="h")
+
+
+def test_the_revert_branch_is_pushed_and_its_pull_request_opened(
+    agent: Agent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proposed(agent)
+    with github() as (api, posted):
+        monkeypatch.setenv("GITHUB_TOKEN", "t0ken")
+        monkeypatch.setenv("GITHUB_REPOSITORY", "acme/models")
+        monkeypatch.setenv("GITHUB_API_URL", api)
+        said = agent.publish_proposal("minimal", "staging")
+    repo = agent.options.repo
+    assert said == (
+        f"branch {BRANCH} pushed to {repo}; pull request https://github.test/acme/models/pull/7"
+    )
+    assert git(Path(repo), "rev-parse", BRANCH) == git(agent.source.checkout, "rev-parse", BRANCH)
+    assert [(p["head"], p["base"]) for p in posted] == [(BRANCH, "main")]
+    assert posted[0]["title"] == "Revert minimal in staging: its release was rolled back"
+
+
+def test_without_github_the_branch_alone_and_without_a_branch_the_patch(
+    agent: Agent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    agent.tick()
+    assert agent.publish_proposal("minimal", "staging") == (
+        "no revert branch (see the patch under .shipyard/proposals/)"
+    )
+    proposed(agent)
+    assert agent.publish_proposal("minimal", "staging") == (
+        f"branch {BRANCH} pushed to {agent.options.repo}"
+    )
