@@ -42,6 +42,7 @@ from pipelines.core.specs import load_valid
 from pipelines.core.workspace import Workspace
 from pipelines.release.context import ApplyOptions, ReleaseContext
 from pipelines.release.control import Command, current
+from pipelines.release.outcome import EnvOutcome
 from pipelines.state.locks import LockTimeoutError, hold
 from pipelines.state.store import Store, open_store
 from validators.spec.model import ModelDeployment
@@ -244,7 +245,7 @@ class Agent:
             lock_timeout=max(self.options.interval, 60.0),
         )
 
-    def _judge(self, spec: str, env: str, outcome: Any, sha: str) -> None:
+    def _judge(self, spec: str, env: str, outcome: EnvOutcome, sha: str) -> None:
         """Mark a failed apply, so it is not retried in a loop; tell the team."""
         self.metrics.outcome(spec, env, str(outcome.outcome))
         if outcome.outcome.ok:
@@ -255,10 +256,19 @@ class Agent:
             event, details = Event.ROLLBACK, {"reason": outcome.detail}
             details.update(model=outcome.version, restored=outcome.restored or "")
             details["proposal"] = self.publish_proposal(spec, env)
-        else:
+        elif self._waits_for_approval(spec, env):
             event, details = Event.APPROVAL_NEEDED, {"model": outcome.version}
             details["approvers"] = outcome.detail
+        else:  # refused (signatures) or blocked by its gates: the ledger and the log say why
+            return
         self._notify(event, {"spec": spec, "env": env, **details})
+
+    def _waits_for_approval(self, spec: str, env: str) -> bool:
+        """Whether the environment's newest block is for approvals (apply records the spec
+        digest they must bind to), not a refusal."""
+        kinds = (LedgerKind.BLOCKED, LedgerKind.REFUSED)
+        last = ledger_of(self.home).last(spec, env, kinds)
+        return last is not None and last.kind == LedgerKind.BLOCKED and "digest" in last.details
 
     def publish_proposal(self, spec: str, env: str) -> str:
         """Push the revert branch apply proposed (in the agent's checkout) to the repository,
@@ -393,7 +403,9 @@ class Agent:
                 for run in result.runs:
                     if run.breached:
                         what = ", ".join(r.gate for r in run.breached)
-                        self._notify(Event.BREACH, {"spec": key[0], "env": env, "breached": what})
+                        acted = "; ".join(f"{a.action}: {a.detail}" for a in run.actions)
+                        breach = {"spec": key[0], "env": env, "breached": what, "action": acted}
+                        self._notify(Event.BREACH, breach)
 
     # --- reporting -------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
-"""`shipyard agent` end to end on the real parts: the project's own Git checkout followed by
-two agent processes sharing a real PostgreSQL state store, the real local target
-(supervisord, BentoML servers, nginx), MLflow and DVC of a project after `shipyard init`.
-No CI runs: commits on `main` are the only input.
+"""`shipyard agent` end to end on the real parts: a bare Git remote (file://) the developer's
+clone pushes to, followed by two agent processes on the deploy host sharing a real
+PostgreSQL state store, the real local target (supervisord, BentoML servers, nginx), MLflow
+and DVC of a project after `shipyard init`. No CI runs: pushes to `main` are the only input.
 
 In order (one project, one pair of agents, as a team would run them):
 1. one agent leads, the other stands by; a pushed spec is applied within two intervals;
@@ -85,6 +85,7 @@ class Team:
         )
         git(self.ws.root, "add", "-A")
         git(self.ws.root, "commit", "-q", "-m", message)
+        git(self.ws.root, "push", "-q", "origin", "main")
         return time.time()
 
     def entries(self, since: int = 0) -> list[LedgerEntry]:
@@ -124,10 +125,14 @@ def team(
     init = init_workspace(ws, say=lambda _: None)
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "the project, after shipyard init")
+    remote = root.parent / f"{root.name}-remote.git"  # the team's repository: a bare remote
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
+    git(root, "remote", "add", "origin", remote.as_uri())
+    git(root, "push", "-q", "origin", "main")
     agents: list[AgentProcess] = []
 
     def start(name: str) -> AgentProcess:
-        extra = ("--traffic-rps", f"{TRAFFIC:g}")
+        extra = ("--repo", remote.as_uri(), "--traffic-rps", f"{TRAFFIC:g}")
         agent = AgentProcess.launch(root, name, INTERVAL, {"SHIPYARD_STATE_URL": url}, *extra)
         agents.append(agent)
         return agent
@@ -255,10 +260,11 @@ def test_a_release_failing_on_live_traffic_rolls_back_once_and_is_not_reapplied(
     branch = proposal[0].details["branch"]
     team.wait_for(
         "the revert branch pushed to the repository",
-        lambda: git(team.ws.root, "branch", "--list", branch),
+        lambda: git(team.ws.root, "ls-remote", "--heads", "origin", branch),
         60,
     )
-    proposed = git(team.ws.root, "show", f"{branch}:{SPEC}")
+    git(team.ws.root, "fetch", "-q", "origin", branch)
+    proposed = git(team.ws.root, "show", f"FETCH_HEAD:{SPEC}")
     assert f"models:/credit-risk/{team.versions['good']}" in proposed
     time.sleep(5 * INTERVAL)  # five more ticks: none may apply the faulty model again
     canaries = [

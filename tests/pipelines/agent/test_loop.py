@@ -17,7 +17,10 @@ from typing import Any
 import pytest
 
 from pipelines.agent.loop import Agent
+from pipelines.agent.notify import Event
 from pipelines.audit.ledger import LedgerKind, ledger_of
+from pipelines.core.outcomes import Outcome
+from pipelines.release.outcome import EnvOutcome
 from tests.fakes.agent import git
 
 BRANCH = "shipyard/revert-minimal-abc1234"
@@ -89,3 +92,43 @@ def test_without_github_the_branch_alone_and_without_a_branch_the_patch(
     assert agent.publish_proposal("minimal", "staging") == (
         f"branch {BRANCH} pushed to {agent.options.repo}"
     )
+
+
+class Recorded:
+    """A notifier that keeps what it was asked to send."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[Event, dict[str, Any]]] = []
+
+    def send(self, event: Event, details: dict[str, Any]) -> str | None:
+        self.sent.append((event, dict(details)))
+        return None
+
+
+def test_a_failed_apply_is_marked_and_told_once_for_what_it_is(agent: Agent) -> None:
+    told = Recorded()
+    agent.notifier = told  # type: ignore[assignment]
+    agent.tick()
+    ledger = ledger_of(agent.home)
+    rolled = EnvOutcome(
+        "staging", Outcome.ROLLED_BACK, "models:/m/2", "error rate", 1.0, "models:/m/1"
+    )
+    agent._judge("minimal", "staging", rolled, "a" * 40)
+    assert agent.failed("minimal", "staging") == {
+        "commit": "a" * 40,
+        "outcome": "rolled back",
+        "detail": "error rate",
+    }
+    ledger.append(LedgerKind.REFUSED, "minimal", "staging", reason="signature")
+    agent._judge("minimal", "staging", EnvOutcome("staging", Outcome.BLOCKED, "m"), "b" * 40)
+    ledger.append(LedgerKind.BLOCKED, "minimal", "staging", reason="needs 2", digest="d")
+    waiting = EnvOutcome("staging", Outcome.BLOCKED, "models:/m/2", "needs @risk")
+    agent._judge("minimal", "staging", waiting, "c" * 40)
+    assert [(event, d.get("model")) for event, d in told.sent] == [
+        (Event.ROLLBACK, "models:/m/2"),
+        (Event.APPROVAL_NEEDED, "models:/m/2"),
+    ]
+    assert told.sent[0][1]["restored"] == "models:/m/1"
+    assert told.sent[1][1]["approvers"] == "needs @risk"
+    agent._judge("minimal", "staging", EnvOutcome("staging", Outcome.PROMOTED, "m"), "d" * 40)
+    assert len(told.sent) == 2
