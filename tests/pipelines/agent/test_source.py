@@ -108,7 +108,11 @@ def test_a_repository_that_cannot_be_fetched_is_a_clear_error(tmp_path: Path) ->
         source.sync()
 
 
-def test_applies_of_the_checkout_use_the_home_projects_state(tmp_path: Path) -> None:
+def test_applies_of_the_checkout_use_the_home_projects_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in ("SHIPYARD_STATE_URL", "MLFLOW_TRACKING_URI", "BENTOML_HOME"):
+        monkeypatch.delenv(key, raising=False)  # (a build earlier in the process sets some)
     home = Workspace.at(tmp_path / "home")
     found = shared_environment(home, {})
     assert found == {
