@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipelines.agent.metrics import AgentMetrics
 from pipelines.agent.notify import Event, Notifier
 from pipelines.agent.source import Source, share_dvc_cache, shared_environment
 from pipelines.audit.ledger import LedgerKind, ledger_of
@@ -42,7 +43,7 @@ from pipelines.core.specs import load_valid
 from pipelines.core.workspace import Workspace
 from pipelines.release.context import ApplyOptions, ReleaseContext
 from pipelines.release.control import Command, current
-from pipelines.release.outcome import EnvOutcome
+from pipelines.release.outcome import ApplyResult, EnvOutcome
 from pipelines.state.locks import LockTimeoutError, hold
 from pipelines.state.store import Store, open_store
 from validators.spec.model import ModelDeployment
@@ -171,7 +172,7 @@ class Agent:
         tick.seconds = time.monotonic() - started
         with self._lock:
             self.ticks = [*self.ticks[-19:], tick]
-        self.metrics.ticked(tick)
+        self.metrics.ticked(tick.seconds, len(tick.problems))
         return tick
 
     # --- applying --------------------------------------------------------------------------
@@ -230,11 +231,7 @@ class Agent:
                 tick.problems.append(f"{sha[:12]}: {exc}")
                 self._record(LedgerKind.AGENT, event="failed", commit=sha, problem=str(exc))
                 continue
-            for outcome in result.specs:
-                for env_outcome in outcome.envs or []:
-                    where = f"{outcome.spec}/{env_outcome.env}"
-                    tick.outcomes[where] = str(env_outcome.outcome)
-                    self._judge(outcome.spec, env_outcome.env, env_outcome, sha)
+            self._judge_all(result, sha, tick)
 
     def _apply_options(self, env: str | None, sha: str) -> ApplyOptions:
         return ApplyOptions(
@@ -244,6 +241,12 @@ class Agent:
             traffic_rps=self.options.traffic_rps,
             lock_timeout=max(self.options.interval, 60.0),
         )
+
+    def _judge_all(self, result: ApplyResult, sha: str, tick: Tick) -> None:
+        for outcome in result.specs:
+            for env_outcome in outcome.envs:
+                tick.outcomes[f"{outcome.spec}/{env_outcome.env}"] = str(env_outcome.outcome)
+                self._judge(outcome.spec, env_outcome.env, env_outcome, sha)
 
     def _judge(self, spec: str, env: str, outcome: EnvOutcome, sha: str) -> None:
         """Mark a failed apply, so it is not retried in a loop; tell the team."""
@@ -355,10 +358,7 @@ class Agent:
                         [file], self.source.checkout, self._apply_options(env, tick.head), self.say
                     )
                     done = "; ".join(f"{e.env}: {e.outcome}" for s in result.specs for e in s.envs)
-                    for s in result.specs:
-                        for e in s.envs:
-                            tick.outcomes[f"{s.spec}/{e.env}"] = str(e.outcome)
-                            self._judge(s.spec, e.env, e, tick.head)
+                    self._judge_all(result, tick.head, tick)
                 except USER_ERRORS as exc:
                     done = f"failed: {exc}"
                 record = {**asked.record(), "done": f"retried at {tick.head[:12]}: {done}"}
@@ -438,66 +438,3 @@ class Agent:
 
 def _quiet(_: str) -> None:
     return None
-
-
-class AgentMetrics:
-    """The agent's Prometheus metrics, in a registry of its own."""
-
-    def __init__(self) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-
-        self.registry = CollectorRegistry()
-        self.reconciles = Counter(
-            "shipyard_agent_reconciles", "Ticks of the reconcile loop", registry=self.registry
-        )
-        self.duration = Histogram(
-            "shipyard_agent_reconcile_duration_seconds",
-            "Seconds one tick took (applies and canaries included)",
-            buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900),
-            registry=self.registry,
-        )
-        self.heals = Counter(
-            "shipyard_agent_heals", "Drift healed", ["spec", "env", "heal"], registry=self.registry
-        )
-        self.rollbacks = Counter(
-            "shipyard_agent_rollbacks",
-            "Applies that rolled back",
-            ["spec", "env"],
-            registry=self.registry,
-        )
-        self.outcomes = Counter(
-            "shipyard_agent_applies",
-            "Applies by outcome",
-            ["spec", "env", "outcome"],
-            registry=self.registry,
-        )
-        self.problems = Counter(
-            "shipyard_agent_problems", "Problems a tick reported", registry=self.registry
-        )
-        self.phase = Gauge(
-            "shipyard_agent_rollout_phase",
-            "1 for the phase each environment's rollout is in",
-            ["spec", "env", "phase"],
-            registry=self.registry,
-        )
-        self.leader = Gauge(
-            "shipyard_agent_leader", "1 while this agent leads", registry=self.registry
-        )
-
-    def ticked(self, tick: Tick) -> None:
-        self.reconciles.inc()
-        self.duration.observe(tick.seconds)
-        self.problems.inc(len(tick.problems))
-
-    def outcome(self, spec: str, env: str, outcome: str) -> None:
-        self.outcomes.labels(spec, env, outcome).inc()
-        if outcome == Outcome.ROLLED_BACK:
-            self.rollbacks.labels(spec, env).inc()
-
-    def healed(self, spec: str, env: str, heal: str) -> None:
-        self.heals.labels(spec, env, heal).inc()
-
-    def text(self) -> bytes:
-        from prometheus_client import generate_latest
-
-        return generate_latest(self.registry)
