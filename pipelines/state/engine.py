@@ -5,6 +5,7 @@ or PostgreSQL through psycopg 3; and whether a CI job's store dies with its runn
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 URL_ENV = "SHIPYARD_STATE_URL"
 READ_ONLY = "shipyard_read_only"  # execution option: a SQLite read begins DEFERRED
 _SQLITE_PREFIX = "sqlite:///"
+BUSY_MS = 60_000  # how long a SQLite statement waits for another writer
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -93,10 +95,30 @@ def _json(value: Any) -> str:
 def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None  # transactions are begun by _sqlite_begin
     cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA busy_timeout = 60000")
-    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
+    use_wal(cursor, BUSY_MS / 1000)
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.close()
+
+
+def use_wal(cursor: Any, patience: float) -> None:
+    """Put the database in WAL mode (kept in the file once set). The switch is not always
+    covered by the busy timeout: processes opening a new store at the same moment (two
+    agents started together) can get "database is locked" at once, so it is retried."""
+    import sqlite3
+
+    deadline, pause = time.monotonic() + patience, 0.005
+    while True:
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if not busy or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.25)
 
 
 def _sqlite_begin(conn: sa.Connection) -> None:
