@@ -8,6 +8,7 @@ Engine failures become typed `StackError`s.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -82,12 +83,27 @@ class EngineSettings:
 
     def _passphrase_file(self) -> Path:
         path = self.state_dir / "passphrase"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(32))
+        ensure_passphrase(path)
         return path
+
+
+def ensure_passphrase(path: Path) -> None:
+    """A generated passphrase in `path` (0600) unless one is there. Processes starting at once
+    (two agents) agree on one: it is written whole to a private file first, then linked into
+    place, which fails for all but the first; none ever reads a half-written file."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+        # another process that put its own in place first wins: that one holds
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, path)
+    finally:
+        draft.unlink(missing_ok=True)
 
 
 def stack(
