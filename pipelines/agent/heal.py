@@ -12,6 +12,7 @@ from pipelines.agent.reconcile import Finding, Heal, Observed, assess
 from pipelines.audit.ledger import LedgerKind
 from pipelines.core.targets import target_for
 from pipelines.release.rollback import recover
+from pipelines.release.serving import slot_ready
 from pipelines.release.verify import verify_artifact
 from pipelines.state.locks import LockTimeoutError, environment_lock
 from stacks.errors import StackError
@@ -38,17 +39,10 @@ def observe(target: Target, in_flight: bool) -> Observed:
     slots = {slot.value: s.release.bento for slot, s in state.slots.items()}
     stable_ready = endpoint_ready = False
     if Slot.STABLE in state.slots:
-        stable_ready = _ready(target, Slot.STABLE)
-        endpoint_ready = state.endpoint is not None and _ready(target, None)
+        stable_ready = slot_ready(target, Slot.STABLE)
+        endpoint_ready = state.endpoint is not None and slot_ready(target, None)
     weights = {slot.value: w for slot, w in state.weights.items()}
     return Observed(slots, weights, stable_ready, endpoint_ready, in_flight)
-
-
-def _ready(target: Target, slot: Slot | None) -> bool:
-    try:
-        return target.slot_client(slot).ready()
-    except (ReachError, StackError, OSError):
-        return False
 
 
 def expected_release(store: Store, spec: str, env: str) -> Release | None:

@@ -6,25 +6,25 @@ One tick, in order:
 1. leadership is held (an agent waits as a standby until it can take it: the lock is in the
    state store, so the leader's death frees it — at once on PostgreSQL; on SQLite as soon as
    its process is provably gone);
-2. the branch is fetched, and every environment of every spec at the head is observed and
-   what drifted is healed (agent/reconcile.py, agent/heal.py) — a canary a dead leader left
-   is put back on stable first;
+2. the branch is fetched; a canary a dead run left (the agent killed, another leader, a CI
+   job) is resumed: the spec at the commit it was started from is applied again, and that
+   apply takes the canary up after the last step it reached (release/environment.py) — or,
+   when it cannot (another release, its canary gone or not answering), puts all traffic back
+   on stable; then every environment of every spec at the head is observed and what drifted
+   is healed (agent/reconcile.py, agent/heal.py);
 3. each commit after the last one applied, oldest first, is checked out and the specs it
    changed are applied to the agent's environments (a spec whose apply rolled back or was
    blocked is marked failed at that commit and is not applied again until a new commit
    changes it or an operator says `retry`), then the retries operators asked for;
 4. each spec's `monitoring` runs when its window has passed since the last run.
 A canary started by the agent runs inside the tick (operators' promote/abort/pause reach it
-through the state store, release/control.py). After a crash, the next leader's apply finds
-the dead run's canary, puts all traffic back on stable, and starts the rollout again from
-its first step (the heal of step 2 and the apply's own recovery).
+through the state store, release/control.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -102,11 +102,10 @@ class Agent:
         """Every apply of the checkout uses the agent project's state (agent/source.py)."""
         os.environ.update(shared_environment(self.home, dict(os.environ)))
         passphrase = os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")
-        if passphrase and not Path(passphrase).exists():
-            Path(passphrase).parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(passphrase, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_urlsafe(32))
+        if passphrase:
+            from stacks.engine.automation import ensure_passphrase
+
+            ensure_passphrase(Path(passphrase))
 
     def run(self) -> None:
         """Stand by until leader, then tick every interval (or at once on a webhook) until
@@ -156,7 +155,8 @@ class Agent:
             # applies run in the checkout, as a CI job's do (the files they name are its own)
             os.chdir(self.source.checkout)
             head_specs = self._head_specs(tick)
-            self._heal(head_specs, tick)  # first: a dead leader's canary goes back to stable
+            self._resume_left(head_specs, tick)  # first: a dead run's canary is taken up
+            self._heal(head_specs, tick)
             self._apply_new(tick)
             self._retries(head_specs, tick)
             self._monitor(head_specs, tick)
@@ -365,6 +365,38 @@ class Agent:
                 self.store.put_value(name, env, "control", record)
 
     # --- healing and monitoring ------------------------------------------------------------
+
+    def _resume_left(self, specs: list[tuple[ModelDeployment, Path]], tick: Tick) -> None:
+        """A rollout record nobody drives, with the commit and spec file it started from:
+        apply that spec at that commit again (it resumes the canary, or recovers it)."""
+        from pipelines.release.project import apply_paths
+        from pipelines.state.locks import live_holder
+
+        for spec, _ in specs:
+            name = spec.metadata.name
+            for env in self.owned(spec):
+                left = self.store.rollout(name, env)
+                if not left or live_holder(self.store, f"{name}/{env}") is not None:
+                    continue  # nothing left, or its run is alive and drives it
+                sha, path = str(left.get("commit") or ""), str(left.get("spec_file") or "")
+                if not (sha and path and self.source.has(sha)):
+                    continue  # from elsewhere: the heal puts traffic back on stable
+                self.say(
+                    f"agent: the rollout of {name}/{env} from {sha[:12]} was left by "
+                    f"{left.get('owner')}: taking it up again"
+                )
+                self.source.move_to(sha)
+                share_dvc_cache(self.source.checkout, self.home.root)
+                file = self.source.checkout / path
+                try:
+                    if file.is_file():
+                        options = self._apply_options(env, sha)
+                        result = apply_paths([file], self.source.checkout, options, self.say)
+                        self._judge_all(result, sha, tick)
+                except USER_ERRORS as exc:
+                    tick.problems.append(f"resuming {name}/{env}: {exc}")
+                finally:
+                    self.source.move_to(tick.head)
 
     def _heal(self, specs: list[tuple[ModelDeployment, Path]], tick: Tick) -> None:
         from pipelines.agent.heal import look

@@ -44,6 +44,7 @@ class LedgerKind(StrEnum):
     ROLLBACK = "rollback"  # traffic went back to the previous release
     INTERRUPTED = "interrupted"  # a signal stopped a canary: traffic went back to stable
     RECOVERED = "recovered"  # a later run found a dead run's canary and restored stable
+    RESUMED = "resumed"  # a later run took a dead run's canary up again at its step
     OPERATOR = "operator"  # an operator's promote, abort, pause, resume or retry of a rollout
     HEALED = "healed"  # the agent put back what drifted from the recorded release
     AGENT = "agent"  # the agent took or left the lead of an environment, or applied a commit

@@ -1,5 +1,7 @@
 """The canary strategy of an environment: deploy the canary, smoke it, walk the rollout steps
-with analysis, then promote — or roll back at once, saying which measurement failed."""
+with analysis, then promote — or roll back at once, saying which measurement failed. A dead
+run's canary of the same release (`ResumePoint`) is smoked again and taken up after the last
+step it reached instead of being deployed anew."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from pipelines.core.signals import Interrupted
 from pipelines.release.alias import set_alias
 from pipelines.release.context import EnvRelease
 from pipelines.release.control import StoreControl
-from pipelines.release.inflight import Tracked
+from pipelines.release.inflight import ResumePoint, Tracked
 from pipelines.release.outcome import EnvOutcome
 from pipelines.release.serving import SMOKE_ROWS
 from pipelines.release.traffic import Replay
@@ -19,14 +21,16 @@ from stacks.target import Slot
 from validators.spec.resolved import ResolvedRollout, with_defaults
 
 
-def canary_release(er: EnvRelease, rollout: ResolvedRollout) -> EnvOutcome:
+def canary_release(
+    er: EnvRelease, rollout: ResolvedRollout, resume: ResumePoint | None = None
+) -> EnvOutcome:
     """The canary, tracked in the state store while it runs; on SIGTERM/SIGINT all traffic
     goes back to stable at once and `interrupted` is recorded before the signal ends the run."""
-    tracked = Tracked(er)
+    tracked = Tracked(er, resume)
     # commands given from here on count, also those given while the canary deploys
     control = StoreControl(er.ctx.ledger.store, er.ctx.name, er.env.name)
     try:
-        return _canary(er, rollout, tracked, control)
+        return _canary(er, rollout, tracked, control, resume)
     except Interrupted as stop:
         _interrupted(er, stop, tracked)
         raise
@@ -67,7 +71,11 @@ def _interrupted(er: EnvRelease, stop: Interrupted, tracked: Tracked) -> None:
 
 
 def _canary(
-    er: EnvRelease, rollout: ResolvedRollout, tracked: Tracked, control: StoreControl
+    er: EnvRelease,
+    rollout: ResolvedRollout,
+    tracked: Tracked,
+    control: StoreControl,
+    resume: ResumePoint | None,
 ) -> EnvOutcome:
     from pipelines.release.steps import run_canary
     from pipelines.release.verdict import Policy
@@ -75,13 +83,16 @@ def _canary(
 
     spec, target, release, started = er.ctx.spec, er.target, er.release, time.monotonic()
     api = with_defaults(spec).service.api
-    er.say(f"{er.where}: canary of {release.model} ({release.bento})")
-    target.deploy(Slot.CANARY, release)
-    tracked(LedgerKind.DEPLOY, slot="canary", model=release.model, bento=release.bento)
+    if resume is None:
+        er.say(f"{er.where}: canary of {release.model} ({release.bento})")
+        target.deploy(Slot.CANARY, release)
+        tracked(LedgerKind.DEPLOY, slot="canary", model=release.model, bento=release.bento)
     client = target.slot_client(Slot.CANARY)
     check = smoke(lambda body: client.post(api, body), er.rows[:SMOKE_ROWS])
     if not check.passed:
         return _rolled_back(er, f"canary smoke: {check.summary()}", started)
+    if resume is not None:
+        _resumed(er, rollout, resume)
     serving = spec.gates.serving if spec.gates else None
     policy = Policy(
         min_requests=rollout.analysis.min_requests,
@@ -92,7 +103,7 @@ def _canary(
     )
     replay = _traffic(er, api)
     try:
-        result = run_canary(target, rollout, policy, api, er.say, tracked, control)
+        result = run_canary(target, rollout, policy, api, er.say, tracked, control, resume)
     finally:
         if replay is not None:
             replay.stop()
@@ -133,6 +144,27 @@ def _canary(
     return EnvOutcome(er.env.name, Outcome.PROMOTED, release.model, "", time.monotonic() - started)
 
 
+def _resumed(er: EnvRelease, rollout: ResolvedRollout, point: ResumePoint) -> None:
+    """The dead run's weights set again (they should still be), and the resume recorded."""
+    weights = point.weights
+    er.target.set_weights({Slot.STABLE: weights["stable"], Slot.CANARY: weights["canary"]})
+    er.record(
+        LedgerKind.RESUMED,
+        model=er.release.model,
+        step=point.step,
+        weights=weights,
+        failures=point.failures,
+        served=point.served,
+        left_by=point.left_by,
+    )
+    left, by = len(rollout.steps) - point.step, point.left_by or "a dead run"
+    er.say(
+        f"{er.where}: RESUMED the canary of {er.release.model} left by {by}"
+        f" after step {point.step} of {len(rollout.steps)} (canary at {weights['canary']}%, "
+        f"{point.failures} failed measurements so far; {left} step(s) to go)"
+    )
+
+
 def _traffic(er: EnvRelease, api: str) -> Replay | None:
     """Synthetic production traffic through the environment's endpoint (demo, tests)."""
     if er.ctx.options.traffic_rps <= 0 or not er.rows:
@@ -144,6 +176,7 @@ def _traffic(er: EnvRelease, api: str) -> Replay | None:
 
 
 def _rolled_back(er: EnvRelease, reason: str, started: float) -> EnvOutcome:
+    er.target.set_weights({Slot.STABLE: 100, Slot.CANARY: 0})  # a resumed canary had traffic
     er.target.teardown(Slot.CANARY)
     er.record(LedgerKind.ROLLBACK, model=er.release.model, reason=reason)
     er.say(f"{er.where}: ROLLED BACK {er.release.model} — {reason}")

@@ -1,6 +1,7 @@
 """Reconcile one environment of a spec with a release: idempotent steps over observed state —
-recover a canary an earlier run left, keep what already runs, check approvals and signatures,
-then take the environment's strategy (direct, or canary)."""
+resume the canary of this release a dead run left (or else recover it: traffic back on
+stable), keep what already runs, check approvals and signatures, then take the environment's
+strategy (direct, or canary)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from pipelines.audit.ledger import LedgerKind
 from pipelines.core.outcomes import Outcome
 from pipelines.release.alias import set_alias
 from pipelines.release.context import EnvRelease, ReleaseContext
+from pipelines.release.inflight import ResumePoint, resume_point
 from pipelines.release.outcome import EnvOutcome
 from pipelines.release.rollback import recover
 from pipelines.release.verify import verify_artifact
 from pipelines.state.locks import environment_lock
-from stacks.target import Release, Slot
+from stacks.target import Release, Slot, Target
 from validators.spec.model import Environment
 from validators.spec.resolved import with_defaults
 
@@ -33,21 +35,29 @@ def reconcile_environment(
     ws, where = ctx.ws, f"{ctx.name}/{env.name}"
     with environment_lock(ws, ctx.name, env.name, ctx.options.lock_timeout, ctx.say):
         target = target_for(ctx.spec, env.name, ws)
-        recover(ctx, env.name, target)  # a run died mid-canary: back to stable first
+        rollout = with_defaults(ctx.spec).environments[ctx.spec.environments.index(env)].rollout
+        point = _resume_point(ctx, env.name, target, release, rollout.strategy)
+        if point is None:
+            recover(ctx, env.name, target)  # a run died mid-canary: back to stable first
         stable = target.state().slots.get(Slot.STABLE)
-        if stable and stable.release.bento == release.bento:
+        if point is None and stable and stable.release.bento == release.bento:
             set_alias(ws, release, env.name)
             ctx.say(f"{where}: already serves {release.model} — unchanged")
             return EnvOutcome(env.name, Outcome.UNCHANGED, release.model)
-        blocked = _approved(ctx, env, release, check)
-        if blocked is not None:
-            return blocked
-        refused = verify_artifact(ctx, env.name, release)
-        if refused is not None:
-            return refused
+        stopped = _approved(ctx, env, release, check) or verify_artifact(ctx, env.name, release)
+        if stopped is not None:
+            if point is not None:  # no resuming what may no longer go on: stable first
+                recover(ctx, env.name, target)
+            return stopped
         rows = _rows(ctx, [c["name"] for c in columns])
         er = EnvRelease(ctx, env, release, target, check, rows)
-        rollout = with_defaults(ctx.spec).environments[ctx.spec.environments.index(env)].rollout
+        if point is not None and stable is not None:
+            from pipelines.release.canary import canary_release
+
+            resumed = canary_release(er, rollout, point)
+            if resumed.outcome == Outcome.ROLLED_BACK:
+                resumed.restored = stable.release.model
+            return resumed
         if rollout.strategy == "direct" or stable is None:
             from pipelines.release.direct import direct_release
 
@@ -58,6 +68,26 @@ def reconcile_environment(
         if result.outcome == Outcome.ROLLED_BACK:
             result.restored = stable.release.model
         return result
+
+
+def _resume_point(
+    ctx: ReleaseContext, env: str, target: Target, release: Release, strategy: str
+) -> ResumePoint | None:
+    """The point to resume a dead run's canary of `release` from (under the environment's
+    lock: that run is gone); None, saying why, when there is none to resume."""
+    from pipelines.release.serving import slot_ready
+
+    left = ctx.ledger.store.rollout(ctx.name, env)
+    if not left:
+        return None
+    canary = target.state().slots.get(Slot.CANARY)
+    ready = canary is not None and slot_ready(target, Slot.CANARY)
+    point, why = resume_point(left, release.bento, canary.release.bento if canary else None, ready)
+    if point is None or strategy != "canary":
+        why = why or f"the environment's strategy is now {strategy}"
+        ctx.say(f"{ctx.name}/{env}: the rollout a dead run left is not resumed: {why}")
+        return None
+    return point
 
 
 def _approved(

@@ -7,7 +7,10 @@ import math
 from pathlib import Path
 from typing import Any
 
+from stacks.errors import StackError
 from stacks.reach.client import SlotClient
+from stacks.reach.errors import ReachError
+from stacks.target import Slot, Target
 from validators.gates.result import GateResult
 from validators.sources.datasets import read_dataset
 from validators.spec.durations import parse_duration
@@ -15,6 +18,15 @@ from validators.spec.model import ModelDeployment
 from validators.spec.resolved import with_defaults
 
 SMOKE_ROWS = 20
+
+
+def slot_ready(target: Target, slot: Slot | None) -> bool:
+    """Whether the slot (None: the environment's endpoint) answers its readiness probe; a
+    target or endpoint that cannot be reached is not ready."""
+    try:
+        return target.slot_client(slot).ready()
+    except (ReachError, StackError, OSError):
+        return False
 
 
 def sample_rows(

@@ -11,6 +11,7 @@ from typing import Protocol
 from pipelines.audit.ledger import LedgerKind
 from pipelines.core.output import Say
 from pipelines.release.control import CHECK_EVERY, Command, Request
+from pipelines.release.inflight import ResumePoint
 from pipelines.release.prediction_log import LogTail
 from pipelines.release.verdict import AnalysisRun, Assessment, Measurement, Phase, Policy, assess
 from stacks.reach.errors import ReachError
@@ -63,17 +64,35 @@ def run_canary(
     say: Say,
     record: Record,
     control: Control | None = None,
+    start: ResumePoint | None = None,
 ) -> CanaryResult:
     """Walk the steps; roll back and return a failed result when analysis says so, or when
     an operator aborts (`control`, release/control.py); skip the remaining steps when one
     promotes; hold the current step's clock while paused (analysis goes on meanwhile, so a
-    paused canary that fails is still rolled back)."""
+    paused canary that fails is still rolled back).
+
+    `start`: a dead run's canary taken up again — the steps up to `start.step` are done, the
+    failures it counted still count, and measurements start from now (the counters of the
+    dead run's probe are gone), added to the canary requests it had judged."""
     run = AnalysisRun(rollout.analysis.failure_limit)
     probe = _Probe(target, api)
     operator = _Operator(control, say, record)
-    served = 0.0  # canary requests judged by the latest measurement (cumulative)
+    carried = 0.0  # canary requests judged before a resume
+    first = 1
+    if start is not None:
+        run.failures, run.errors, carried, first = (
+            start.failures,
+            start.errors,
+            start.served,
+            start.step + 1,
+        )
+        if start.paused:
+            operator.paused_at = time.monotonic()
+    served = carried  # canary requests judged by the latest measurement (cumulative)
     interval = rollout.analysis.interval_s
     for number, step in enumerate(rollout.steps, start=1):
+        if number < first:
+            continue
         operator.step = number
         if step.weight is not None:
             target.set_weights({Slot.STABLE: 100 - step.weight, Slot.CANARY: step.weight})
@@ -100,12 +119,13 @@ def run_canary(
                 deadline += operator.resumed_after()
                 continue
             verdict = _measure(probe, policy)
-            served = verdict.values.get("canary_requests", served)
+            served = carried + verdict.values.get("canary_requests", served - carried)
             record(
                 LedgerKind.ANALYSIS,
                 phase=verdict.phase.value,
                 reasons=list(verdict.reasons),
                 values=verdict.values,
+                served=served,
             )
             say(f"    {verdict.phase.value:<12} {'; '.join(verdict.reasons) or _summary(verdict)}")
             if run.record(verdict):

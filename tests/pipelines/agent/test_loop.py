@@ -16,12 +16,13 @@ from typing import Any
 
 import pytest
 
-from pipelines.agent.loop import Agent
+from pipelines.agent.loop import Agent, Tick
 from pipelines.agent.notify import Event
 from pipelines.audit.ledger import LedgerKind, ledger_of
 from pipelines.core.outcomes import Outcome
-from pipelines.release.outcome import EnvOutcome
-from tests.fakes.agent import git
+from pipelines.release.outcome import ApplyResult, EnvOutcome
+from pipelines.state.locks import hold
+from tests.fakes.agent import commit_all, git
 
 BRANCH = "shipyard/revert-minimal-abc1234"
 
@@ -132,3 +133,45 @@ def test_a_failed_apply_is_marked_and_told_once_for_what_it_is(agent: Agent) -> 
     assert told.sent[1][1]["approvers"] == "needs @risk"
     agent._judge("minimal", "staging", EnvOutcome("staging", Outcome.PROMOTED, "m"), "d" * 40)
     assert len(told.sent) == 2
+
+
+def test_a_rollout_a_dead_run_left_is_applied_again_at_its_commit(
+    agent: Agent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agent.tick()
+    started = agent.source.at()  # the commit the dead run's rollout came from
+    repo = Path(agent.options.repo)
+    (repo / "README.md").write_text("later\n", encoding="utf-8")
+    head = commit_all(repo, "a later commit")
+    assert agent.source.sync() == head
+    applied: list[tuple[list[str], str | None, str | None, str]] = []
+
+    def apply_paths(paths: list[Path], root: Path, options: Any, _say: Any) -> ApplyResult:
+        at = git(root, "rev-parse", "HEAD").strip()
+        where = [str(p.relative_to(root)) for p in paths]
+        applied.append((where, options.only_env, options.head, at))
+        return ApplyResult([])
+
+    monkeypatch.setattr("pipelines.release.project.apply_paths", apply_paths)
+    left = {"commit": "f" * 40, "spec_file": "specs/minimal.yaml", "step": 1}
+    agent.store.put_rollout("minimal", "staging", "host pid 1", left)  # no lock held: gone
+    agent._resume_left(agent.head_specs(), Tick(head=head))
+    assert applied == []  # a commit the repository does not have: left to the heal
+    agent.store.put_rollout("minimal", "staging", "host pid 1", {**left, "commit": started})
+    agent._resume_left(agent.head_specs(), Tick(head=head))
+    assert applied == [(["specs/minimal.yaml"], "staging", started, started)]
+    assert agent.source.at() == head
+
+
+def test_a_rollout_whose_run_is_alive_is_left_to_it(
+    agent: Agent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agent.tick()
+    head = agent.source.at()
+    applied: list[object] = []
+    monkeypatch.setattr("pipelines.release.project.apply_paths", lambda *a: applied.append(a))
+    left = {"commit": head, "spec_file": "specs/minimal.yaml", "step": 1}
+    agent.store.put_rollout("minimal", "staging", "ci", left)
+    with hold(agent.store, "minimal/staging", "apply", 1.0, lambda _: None):
+        agent._resume_left(agent.head_specs(), Tick(head=head))
+    assert applied == []

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from pipelines.approvals.rules import Approval
 from pipelines.approvals.sources import ApprovalCheck
 from pipelines.audit.ledger import LedgerKind, ledger_of
 from pipelines.core.outcomes import Outcome
@@ -24,12 +25,13 @@ from pipelines.core.workspace import Workspace
 from pipelines.release.canary import canary_release
 from pipelines.release.context import ApplyOptions, EnvRelease, ReleaseContext
 from pipelines.release.environment import reconcile_environment
-from pipelines.release.inflight import Tracked, owner
+from pipelines.release.inflight import ResumePoint, Tracked, owner, resume_point
 from pipelines.release.rollback import RECOVERED
 from pipelines.state.store import open_store
 from stacks.target import Release, Slot
-from tests.fakes.memory_target import registered
+from tests.fakes.memory_target import NAME, registered
 from tests.pipelines.release.test_environment import SPEC, STABLE
+from validators.spec.model import ModelDeployment
 from validators.spec.resolved import ResolvedAnalysis, ResolvedRollout, ResolvedStep
 
 NEW = Release("svc:3", "models:/credit-risk/3")
@@ -41,12 +43,12 @@ LONG = ResolvedRollout(
 )
 
 
-def release_of(tmp_path: Path, said: list[str]) -> EnvRelease:
+def release_of(tmp_path: Path, said: list[str], spec: ModelDeployment = SPEC) -> EnvRelease:
     ws = Workspace.at(tmp_path)
-    ctx = ReleaseContext(SPEC, tmp_path / "spec.yaml", ws, ApplyOptions(), said.append)
-    target = target_for(SPEC, "production", ws)
+    ctx = ReleaseContext(spec, tmp_path / "spec.yaml", ws, ApplyOptions(), said.append)
+    target = target_for(spec, "production", ws)
     target.deploy(Slot.STABLE, STABLE)
-    return EnvRelease(ctx, SPEC.environments[0], NEW, target, ApprovalCheck("d", []), ROWS)
+    return EnvRelease(ctx, spec.environments[0], NEW, target, ApprovalCheck("d", []), ROWS)
 
 
 def test_sigterm_mid_canary_restores_stable_records_it_and_clears_the_record(
@@ -145,3 +147,132 @@ def test_tracked_records_steps_and_keeps_the_newest_verdicts(tmp_path: Path) -> 
         assert len(record["analysis"]) == 20
         tracked.done()
         assert open_store(er.ctx.ws.state_url).rollout("credit-risk", "production") is None
+
+
+LEFT = {
+    "owner": "runner-7 pid 4242",
+    "release": {"bento": NEW.bento, "model": NEW.model},
+    "step": 1,
+    "weights": {"stable": 90, "canary": 10},
+    "counts": {"failures": 1, "errors": 0, "served": 7.0},
+    "status": "progressing",
+}
+
+
+def test_a_left_rollout_of_the_same_release_with_its_canary_answering_is_resumable() -> None:
+    point, why = resume_point(LEFT, NEW.bento, NEW.bento, canary_ready=True)
+    assert why == ""
+    assert point == ResumePoint(
+        step=1,
+        weights={"stable": 90, "canary": 10},
+        failures=1,
+        served=7.0,
+        left_by="runner-7 pid 4242",
+    )
+    paused, _ = resume_point({**LEFT, "status": "paused"}, NEW.bento, NEW.bento, True)
+    assert paused is not None
+    assert paused.paused
+
+
+@pytest.mark.parametrize(
+    ("left", "canary", "ready", "why"),
+    [
+        (None, NEW.bento, True, "no rollout record"),
+        ({**LEFT, "release": {"bento": "svc:9"}}, NEW.bento, True, "it rolled out svc:9"),
+        (LEFT, None, True, "its canary no longer runs"),
+        (LEFT, "svc:9", True, "the canary runs svc:9"),
+        ({**LEFT, "status": "promoting"}, NEW.bento, True, "it was promoting"),
+        ({**LEFT, "status": "deploying", "step": 0}, NEW.bento, True, "it was deploying"),
+        ({**LEFT, "step": 0}, NEW.bento, True, "had not reached its first step"),
+        (LEFT, NEW.bento, False, "its canary does not answer"),
+    ],
+)
+def test_a_left_rollout_is_not_resumed_when(
+    left: dict[str, Any] | None, canary: str | None, ready: bool, why: str
+) -> None:
+    point, said = resume_point(left, NEW.bento, canary, ready)
+    assert point is None
+    assert why in said
+
+
+def _left_canary(er: EnvRelease, record: dict[str, Any]) -> None:
+    er.target.deploy(Slot.CANARY, NEW)
+    er.target.set_weights({Slot.STABLE: 90, Slot.CANARY: 10})
+    open_store(er.ctx.ws.state_url).put_rollout(
+        "credit-risk", "production", "runner-7 pid 4242", record
+    )
+
+
+CANARY_SPEC = ModelDeployment.model_validate(
+    {
+        **SPEC.model_dump(mode="json", by_alias=True, exclude_none=True),
+        "environments": [
+            {
+                "name": "production",
+                "target": NAME,
+                "approvals": [{"required": 1, "from": ["@risk-ml"]}],
+                "rollout": {
+                    "strategy": "canary",
+                    "steps": [{"weight": 10}, {"pause": "1s"}, {"weight": 100}],
+                    "analysis": {"interval": "0.2s", "failure_limit": 3, "min_requests": 1},
+                },
+            }
+        ],
+    },
+    context={"targets": (NAME,)},
+)
+
+
+def test_the_next_apply_of_the_same_release_resumes_a_dead_runs_canary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # no Bento nor MLflow model exists here: the signature check (release/verify.py) and the
+    # alias moved on promotion (release/alias.py) are tested on real ones elsewhere
+    monkeypatch.setattr("pipelines.release.environment.verify_artifact", lambda *_: None)
+    monkeypatch.setattr("pipelines.release.canary.set_alias", lambda *_: None)
+    said: list[str] = []
+    ws = Workspace.at(tmp_path)
+    with registered():
+        er = release_of(tmp_path, said, CANARY_SPEC)
+        _left_canary(er, {**LEFT, "counts": {"failures": 0, "errors": 0, "served": 7.0}})
+        check = ApprovalCheck("d", [Approval("@risk-ml", "d", "--approved-by")])
+        outcome = reconcile_environment(er.ctx, CANARY_SPEC.environments[0], NEW, [], check)
+        state = er.target.state()
+    assert outcome.outcome == Outcome.PROMOTED, said
+    kinds = [e.kind for e in ledger_of(ws).entries()]
+    assert LedgerKind.RESUMED in kinds
+    assert LedgerKind.DEPLOY not in kinds[: kinds.index(LedgerKind.RESUMED)]  # not redeployed
+    assert LedgerKind.ROLLBACK not in kinds
+    (resumed,) = ledger_of(ws).entries(kinds=(LedgerKind.RESUMED,))
+    assert (resumed.details["step"], resumed.details["left_by"]) == (1, "runner-7 pid 4242")
+    steps = [e.details["step"] for e in ledger_of(ws).entries(kinds=(LedgerKind.STEP,))]
+    assert steps == [3]  # step 1 was done; step 2's analysis ran again
+    assert state.slots[Slot.STABLE].release == NEW
+    assert open_store(ws.state_url).rollout("credit-risk", "production") is None
+    assert any("RESUMED the canary" in line and "after step 1 of 3" in line for line in said)
+
+
+def test_a_left_canary_of_another_release_is_recovered_not_resumed(tmp_path: Path) -> None:
+    said: list[str] = []
+    with registered():
+        er = release_of(tmp_path, said)
+        _left_canary(er, {**LEFT, "release": {"bento": "svc:9", "model": "m"}})
+        reconcile_environment(er.ctx, SPEC.environments[0], NEW, [], ApprovalCheck("d", []))
+    kinds = [e.kind for e in ledger_of(er.ctx.ws).entries()]
+    assert LedgerKind.RESUMED not in kinds
+    assert kinds[0] == LedgerKind.ROLLBACK
+    assert any("not resumed: it rolled out svc:9" in line for line in said)
+
+
+def test_a_resumable_canary_whose_approval_is_gone_goes_back_to_stable(tmp_path: Path) -> None:
+    with registered():
+        er = release_of(tmp_path, [])
+        _left_canary(er, LEFT)
+        outcome = reconcile_environment(
+            er.ctx, SPEC.environments[0], NEW, [], ApprovalCheck("d", [])
+        )
+        state = er.target.state()
+    assert outcome.outcome == Outcome.BLOCKED
+    assert state.weights == {Slot.STABLE: 100}
+    assert Slot.CANARY not in state.slots
+    assert open_store(er.ctx.ws.state_url).rollout("credit-risk", "production") is None

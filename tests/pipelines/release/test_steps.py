@@ -12,6 +12,7 @@ from typing import Any
 import scipy.stats  # noqa: F401  (imported by the first verdict otherwise: not in a pause)
 
 from pipelines.release.control import Command, Request
+from pipelines.release.inflight import ResumePoint
 from pipelines.release.steps import run_canary
 from pipelines.release.verdict import Policy
 from stacks.reach.metrics import CounterSource, SlotSample
@@ -70,7 +71,9 @@ ROLLOUT = ResolvedRollout(
 POLICY = Policy(min_requests=30, error_rate_max=0.01)
 
 
-def walk(target: MemoryTarget) -> tuple[Any, list[tuple[str, dict[str, Any]]], list[str]]:
+def walk(
+    target: MemoryTarget, start: ResumePoint | None = None
+) -> tuple[Any, list[tuple[str, dict[str, Any]]], list[str]]:
     records: list[tuple[str, dict[str, Any]]] = []
     said: list[str] = []
     result = run_canary(
@@ -80,6 +83,7 @@ def walk(target: MemoryTarget) -> tuple[Any, list[tuple[str, dict[str, Any]]], l
         "predict",
         said.append,
         lambda kind, **details: records.append((str(kind), details)),
+        start=start,
     )
     return result, records, said
 
@@ -110,6 +114,41 @@ def test_a_failing_canary_is_aborted_past_the_failure_limit() -> None:
     assert target.torn_down == [Slot.CANARY]
     assert [d["phase"] for k, d in records if k == "analysis"].count("Failed") == 2
     assert result.rollback_s is not None
+
+
+def test_a_resumed_canary_starts_after_the_step_it_had_reached() -> None:
+    target = MemoryTarget(canary=Growing(20, 0))
+    start = ResumePoint(step=1, weights={"stable": 80, "canary": 20}, served=12.0)
+    result, records, _ = walk(target, start)
+    assert result.passed
+    assert [d for k, d in records if k == "step"] == [{"step": 3, "weight": 60}]
+    assert target.weights == [{Slot.STABLE: 40, Slot.CANARY: 60}]
+    served = [d["served"] for k, d in records if k == "analysis"]
+    assert served
+    assert served[0] >= 12.0  # what the dead run had judged, plus what was measured since
+    assert result.canary_requests == served[-1]
+
+
+def test_a_resumed_canary_keeps_the_failures_already_counted() -> None:
+    target = MemoryTarget(canary=Growing(20, 5))  # 25% errors
+    start = ResumePoint(step=1, weights={"stable": 80, "canary": 20}, failures=1)
+    result, records, _ = walk(target, start)
+    assert not result.passed
+    assert [d["phase"] for k, d in records if k == "analysis"].count("Failed") == 1
+    assert target.weights[-1] == {Slot.STABLE: 100, Slot.CANARY: 0}
+
+
+def test_a_canary_resumed_after_its_last_step_is_judged_on_what_it_served() -> None:
+    target = MemoryTarget(canary=Growing(20, 0))
+    done = ResumePoint(step=3, weights={"stable": 40, "canary": 60}, served=45.0)
+    result, records, _ = walk(target, done)
+    assert result.passed
+    assert result.canary_requests == 45.0
+    assert records == []
+    too_little = ResumePoint(step=3, weights={"stable": 40, "canary": 60}, served=3.0)
+    result, _, _ = walk(MemoryTarget(canary=Growing(20, 0)), too_little)
+    assert not result.passed
+    assert "served 3 requests" in result.reason
 
 
 def test_a_canary_that_served_too_little_is_not_trusted() -> None:
