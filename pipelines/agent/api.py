@@ -4,7 +4,7 @@
 - `GET /status`: JSON per spec and environment — the commit applied, what runs, the weights,
   the rollout's phase, step and last verdict with its reasons, a failed mark;
 - `GET /metrics`: Prometheus text (reconciles and their duration, applies by outcome,
-  rollbacks, heals, problems, leader);
+  rollbacks, heals, problems, leader, and each environment's rollout phase);
 - `POST /webhook`: a push happened (GitHub's push event; checked against
   `SHIPYARD_WEBHOOK_SECRET` with X-Hub-Signature-256 when that is set): tick now;
 - `POST /rollouts/{spec}/{env}/{promote|abort|pause|resume|retry}`: an operator's command,
@@ -143,7 +143,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.OK, {"ok": True, "leader": self.agent.leader})
         elif self.path == "/status":
             self._json(HTTPStatus.OK, status_json(self.agent))
-        elif self.path == "/metrics":
+        elif self.path == "/metrics":  # each scrape sees the phases as they are now
+            self.agent.metrics.phases(status_json(self.agent)["services"])
             body = self.agent.metrics.text()
             self._send(HTTPStatus.OK, body, "text/plain; version=0.0.4; charset=utf-8")
         else:

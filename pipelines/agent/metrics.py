@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from pipelines.core.outcomes import Outcome
+
+# The phases an environment's rollout is in (Argo Rollouts' words), as /status says them.
+PHASES = ("Progressing", "Paused", "Degraded", "Healthy", "NotDeployed")
 
 
 class AgentMetrics:
@@ -61,6 +67,14 @@ class AgentMetrics:
 
     def healed(self, spec: str, env: str, heal: str) -> None:
         self.heals.labels(spec, env, heal).inc()
+
+    def phases(self, services: Iterable[dict[str, Any]]) -> None:
+        """Each environment's phase as /status computed it: 1 for its phase, 0 for the others
+        (as kube-state-metrics shows a pod's), so a phase that ended is seen to end."""
+        for service in services:
+            spec, env, now = service["spec"], service["env"], service.get("phase")
+            for phase in PHASES:
+                self.phase.labels(spec, env, phase).set(1 if phase == now else 0)
 
     def text(self) -> bytes:
         from prometheus_client import generate_latest

@@ -25,7 +25,7 @@ class SourceError(UsageError):
     """The repository cannot be fetched or read (a wrong URL, a missing branch, no git)."""
 
 
-def _git(cwd: Path, *args: str, check: bool = True) -> str:
+def git(cwd: Path, *args: str, check: bool = True) -> str:
     try:
         done = subprocess.run(
             ["git", "-C", str(cwd), *args],
@@ -52,11 +52,11 @@ class Source:
         """Fetch the branch (cloning on first use); the commit at its head."""
         if not (self.checkout / ".git").exists():
             self.checkout.parent.mkdir(parents=True, exist_ok=True)
-            _git(self.checkout.parent, "clone", "-q", "--no-checkout", self.url, str(self.checkout))
+            git(self.checkout.parent, "clone", "-q", "--no-checkout", self.url, str(self.checkout))
         else:
-            _git(self.checkout, "remote", "set-url", "origin", self.url)
-        _git(self.checkout, "fetch", "-q", "origin", f"+refs/heads/{self.branch}:refs/agent/head")
-        return _git(self.checkout, "rev-parse", "refs/agent/head")
+            git(self.checkout, "remote", "set-url", "origin", self.url)
+        git(self.checkout, "fetch", "-q", "origin", f"+refs/heads/{self.branch}:refs/agent/head")
+        return git(self.checkout, "rev-parse", "refs/agent/head")
 
     def commits(self, since: str | None, head: str) -> list[str]:
         """The commits after `since` up to `head`, oldest first, along the branch's first
@@ -66,19 +66,19 @@ class Source:
             return []
         if since is None or not self._ancestor(since, head):
             return [head]
-        listed = _git(self.checkout, "rev-list", "--reverse", "--first-parent", f"{since}..{head}")
+        listed = git(self.checkout, "rev-list", "--reverse", "--first-parent", f"{since}..{head}")
         return listed.split()
 
     def move_to(self, sha: str) -> None:
         """The checkout at `sha`, exactly (anything else in it is removed, `.shipyard/` kept)."""
-        _git(self.checkout, "checkout", "-q", "--detach", "-f", sha)
-        _git(self.checkout, "clean", "-q", "-fdx", "-e", "/.shipyard/", "-e", "/.dvc/config.local")
+        git(self.checkout, "checkout", "-q", "--detach", "-f", sha)
+        git(self.checkout, "clean", "-q", "-fdx", "-e", "/.shipyard/", "-e", "/.dvc/config.local")
 
     def changed(self, before: str | None, sha: str) -> list[SpecFileChange]:
         """The spec files `sha` changed since `before`; every spec file when `before` is None
         (the agent's first commit: everything is new to it)."""
         if before is None:
-            listed = _git(self.checkout, "ls-tree", "-r", "--name-only", sha, "--", SPECS_DIR)
+            listed = git(self.checkout, "ls-tree", "-r", "--name-only", sha, "--", SPECS_DIR)
             paths = [p for p in listed.splitlines() if p.endswith((".yaml", ".yml"))]
             return [SpecFileChange(p, None, "") for p in paths]
         return spec_changes(self.checkout, before, sha)
@@ -96,14 +96,14 @@ class Source:
         """The commit the checkout is at ("" before the first: a fresh clone has none)."""
         if not (self.checkout / ".git" / "index").exists():
             return ""
-        return _git(self.checkout, "rev-parse", "--verify", "--quiet", "HEAD", check=False)
+        return git(self.checkout, "rev-parse", "--verify", "--quiet", "HEAD", check=False)
 
     def push(self, branch: str) -> None:
         """Publish a branch made in the checkout (a revert proposal) to the repository."""
-        _git(self.checkout, "push", "-q", "origin", f"refs/heads/{branch}:refs/heads/{branch}")
+        git(self.checkout, "push", "-q", "origin", f"refs/heads/{branch}:refs/heads/{branch}")
 
     def subject(self, sha: str) -> str:
-        return _git(self.checkout, "log", "-1", "--format=%s", sha)
+        return git(self.checkout, "log", "-1", "--format=%s", sha)
 
     def _ancestor(self, older: str, newer: str) -> bool:
         done = subprocess.run(

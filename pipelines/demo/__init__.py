@@ -17,17 +17,22 @@ REVIEWER = "@risk-ml"
 TRAFFIC_RPS = 60.0
 
 
+def require_checkout(ws: Workspace) -> None:
+    """The demo runs in a Shipyard checkout (its spec, suite and data pointers)."""
+    if not (ws.root / DEMO_SPEC).exists():
+        raise UsageError(
+            f"{DEMO_SPEC} is not in {ws.root}",
+            hint="run the demo from a Shipyard checkout (or pass -C with its path)",
+        )
+
+
 def run_demo(ws: Workspace, say: Callable[[str], None], keep_serving: bool = False) -> int:
     """0 when every step did what the story says it should."""
     from pipelines.demo.gates import gate_variants
     from pipelines.demo.init import init_workspace
     from pipelines.demo.story import finish, release, watch_drift
 
-    if not (ws.root / DEMO_SPEC).exists():
-        raise UsageError(
-            f"{DEMO_SPEC} is not in {ws.root}",
-            hint="run the demo from a Shipyard checkout (or pass -C with its path)",
-        )
+    require_checkout(ws)
     say("== 1. set up the embedded default (.shipyard/): MLflow, DVC, data, models")
     init = init_workspace(ws, say)
     versions = init.versions

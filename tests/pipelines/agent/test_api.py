@@ -51,6 +51,8 @@ def test_health_status_and_metrics_after_a_tick(agent: Agent, api: str) -> None:
     assert status == 200
     assert "shipyard_agent_reconciles_total 1.0" in metrics
     assert "shipyard_agent_reconcile_duration_seconds_count 1.0" in metrics
+    notdeployed = 'shipyard_agent_rollout_phase{env="staging",phase="NotDeployed",spec="minimal"}'
+    assert f"{notdeployed} 1.0" in metrics
     assert call(f"{api}/nowhere")[0] == 404
 
 

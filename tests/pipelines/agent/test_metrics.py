@@ -24,3 +24,14 @@ def test_what_the_agent_counts() -> None:
         "shipyard_agent_leader 1.0",
     ):
         assert line in text, line
+
+
+def test_each_environment_is_in_one_phase_at_a_time() -> None:
+    metrics = AgentMetrics()
+    metrics.phases([{"spec": "credit", "env": "production", "phase": "Progressing"}])
+    metrics.phases([{"spec": "credit", "env": "production", "phase": "Healthy"}])
+    text = metrics.text().decode()
+    gauge = 'shipyard_agent_rollout_phase{env="production",phase="%s",spec="credit"} %s'
+    assert gauge % ("Healthy", "1.0") in text
+    assert gauge % ("Progressing", "0.0") in text
+    assert gauge % ("Degraded", "0.0") in text
