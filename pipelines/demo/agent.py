@@ -59,9 +59,10 @@ def team_files(ws: Workspace) -> list[str]:
 
 
 def team_repository(ws: Workspace, say: Say) -> TeamRepo:
-    """A new team repository and developer clone, holding the project's files at the good
-    model's version (made again on every run: the story starts from its first commit)."""
+    """A new team repository and developer clone holding what the spec will need, but no
+    spec yet (made again on every run: the story starts from its first commit)."""
     from pipelines.agent.source import git
+    from pipelines.demo import DEMO_SPEC
 
     base = ws.state / "demo" / "agent"
     shutil.rmtree(base, ignore_errors=True)
@@ -71,10 +72,11 @@ def team_repository(ws: Workspace, say: Say) -> TeamRepo:
     repo.clone.mkdir()
     git(repo.clone, "init", "-q", "-b", BRANCH)
     for path in team_files(ws):
-        (repo.clone / path).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ws.root / path, repo.clone / path)
+        if path != DEMO_SPEC.as_posix():
+            (repo.clone / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ws.root / path, repo.clone / path)
     git(repo.clone, "remote", "add", "origin", repo.url)
-    _commit(repo, "the credit-risk service: spec, data pointers, expectations")
+    _commit(repo, "credit-risk data (DVC pointers) and expectations")
     say(f"team repository: {repo.remote} (the developer's clone: {repo.clone})")
     return repo
 
@@ -90,18 +92,15 @@ def _commit(repo: TeamRepo, message: str) -> str:
 
 
 def push_version(ws: Workspace, repo: TeamRepo, version: str, message: str, say: Say) -> str:
-    """The spec pointing at `version`, approved for production by the demo's reviewer,
+    """The demo spec pointing at `version`, approved for production by the demo's reviewer,
     committed and pushed; the commit."""
     from pipelines.approvals.sources import approve_locally
     from pipelines.demo import DEMO_SPEC, REVIEWER
+    from pipelines.demo.story import spec_text
 
     spec = repo.clone / DEMO_SPEC
-    text = spec.read_text(encoding="utf-8")
-    current = text.split("uri: models:/credit-risk/", 1)[1].split("\n", 1)[0]
-    spec.write_text(
-        text.replace(f"models:/credit-risk/{current}", f"models:/credit-risk/{version}"),
-        encoding="utf-8",
-    )
+    spec.parent.mkdir(parents=True, exist_ok=True)
+    spec.write_text(spec_text(ws, version), encoding="utf-8")
     say(f"$ shipyard approve {DEMO_SPEC} --env production --as {REVIEWER}   (code review)")
     say(approve_locally(ws, spec, "production", REVIEWER, "reviewed in the demo"))
     sha = _commit(repo, message)

@@ -30,10 +30,15 @@ _COLUMNS = (
 )
 
 
-def variant_file(ws: Workspace, version: str, variant: str) -> str:
+def spec_text(ws: Workspace, version: str) -> str:
     """The demo spec pointing at another registered version (what a PR would change)."""
     text = (ws.root / "specs" / "credit-risk.yaml").read_text(encoding="utf-8")
-    text = text.replace("models:/credit-risk/1", f"models:/credit-risk/{version}")
+    return text.replace("models:/credit-risk/1", f"models:/credit-risk/{version}")
+
+
+def variant_file(ws: Workspace, version: str, variant: str) -> str:
+    """`spec_text` in a file of its own under `.shipyard/demo/specs/`."""
+    text = spec_text(ws, version)
     path = ws.state / "demo" / "specs" / f"credit-risk-{variant}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

@@ -26,15 +26,7 @@ def shipyard(
 
 @pytest.mark.integration
 def test_demo_gates_every_model_and_runs_the_engine(tmp_path: Path, repo: Path) -> None:
-    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    for relative in ("specs/credit-risk.yaml", "validators/suites/credit.yaml"):
-        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(repo / relative, tmp_path / relative)
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("PULUMI_BACKEND_URL", "MLFLOW_TRACKING_URI")
-    }
+    env = _project(tmp_path, repo)
     result = shipyard("demo", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
@@ -59,6 +51,49 @@ def test_demo_gates_every_model_and_runs_the_engine(tmp_path: Path, repo: Path) 
     assert "the story went as expected" in lines
     assert any(line.startswith("curl -s -X POST http://127.0.0.1:") for line in lines)
     assert (tmp_path / ".shipyard" / "reports" / "demo-gates.html").exists()
+    leftover = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
+    assert leftover.stdout == "", "the demo stops every process it started"
+
+
+def _project(tmp_path: Path, repo: Path) -> dict[str, str]:
+    """A fresh folder holding what the demo needs of a checkout; the environment to run in."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    for relative in ("specs/credit-risk.yaml", "validators/suites/credit.yaml"):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(repo / relative, tmp_path / relative)
+    drop = ("PULUMI_BACKEND_URL", "MLFLOW_TRACKING_URI", "SHIPYARD_STATE_URL")
+    return {k: v for k, v in os.environ.items() if k not in drop}
+
+
+@pytest.mark.integration
+def test_demo_told_by_the_agent_rolls_out_rolls_back_and_does_not_loop(
+    tmp_path: Path, repo: Path
+) -> None:
+    env = _project(tmp_path, repo)
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines", "demo", "--agent"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        env=env,
+    )
+    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-4000:]
+    lines = result.stdout.splitlines()
+    outcomes = [line for line in lines if line.startswith("=> ")]
+    assert outcomes[0].startswith("=> v"), outcomes
+    assert "serves production" in outcomes[0], outcomes
+    assert outcomes[1].startswith("=> rolled back"), outcomes
+    assert outcomes[2].startswith("=> revert proposed: branch shipyard/revert-"), outcomes
+    assert "the agent does not re-apply a rolled-back commit" in outcomes[3], outcomes
+    assert any(line.startswith("  [agent] agent: ") for line in lines)  # the agent applied it
+    assert not any("shipyard apply" in line for line in lines if line.startswith("$ "))
+    assert "the story went as expected" in lines
+    team = tmp_path / ".shipyard" / "demo" / "agent" / "team.git"
+    branches = subprocess.run(
+        ["git", "-C", str(team), "branch", "--list"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert any(b.startswith("shipyard/revert-") for b in branches), branches
     leftover = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
     assert leftover.stdout == "", "the demo stops every process it started"
 
