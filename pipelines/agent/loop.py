@@ -266,6 +266,26 @@ class Agent:
             return
         self._notify(event, {"spec": spec, "env": env, **details})
 
+    def _approved_since(self, spec: ModelDeployment, file: Path, env: str) -> bool:
+        """Whether (spec, env) was blocked waiting for approvals that the spec file at the
+        head now has (given with `shipyard approve`, or reviews on GitHub)."""
+        from pipelines.release.apply import approval_check
+
+        name = spec.metadata.name
+        failed = self.failed(name, env)
+        if not failed or failed.get("outcome") != str(Outcome.BLOCKED):
+            return False
+        if not self._waits_for_approval(name, env):
+            return False
+        environment = next(e for e in spec.environments if e.name == env)
+        try:
+            check = approval_check(self._context(spec, file), [environment])
+        except USER_ERRORS as exc:  # GitHub unreachable: asked again next interval
+            self.say(f"agent: the approvals of {name}/{env} could not be read: {exc}")
+            return False
+        missing, _ = check.missing(environment)
+        return not missing
+
     def _waits_for_approval(self, spec: str, env: str) -> bool:
         """Whether the environment's newest block is for approvals (apply records the spec
         digest they must bind to), not a refusal."""
@@ -339,12 +359,23 @@ class Agent:
         return ReleaseContext(spec, file, ws, self._apply_options(None, ""), self.say)
 
     def _retries(self, specs: list[tuple[ModelDeployment, Path]], tick: Tick) -> None:
-        """An operator's `retry` of (spec, env): apply that spec at the head again."""
+        """An operator's `retry` of (spec, env), or the approvals it waited for given since:
+        apply that spec at the head again."""
         from pipelines.release.project import apply_paths
 
         for spec, file in specs:
             for env in self.owned(spec):
                 name = spec.metadata.name
+                if self._approved_since(spec, file, env):
+                    self.say(f"agent: {name}/{env} has the approvals it waited for: applying it")
+                    self.store.put_value(name, env, FAILED, {})
+                    options = self._apply_options(env, tick.head)
+                    try:
+                        result = apply_paths([file], self.source.checkout, options, self.say)
+                        self._judge_all(result, tick.head, tick)
+                    except USER_ERRORS as exc:
+                        tick.problems.append(f"{name}/{env}: {exc}")
+                    continue
                 asked = current(self.store, name, env)
                 if asked is None or asked.command != Command.RETRY or asked.done is not None:
                     continue

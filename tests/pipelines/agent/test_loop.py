@@ -20,6 +20,7 @@ from pipelines.agent.loop import Agent, Tick
 from pipelines.agent.notify import Event
 from pipelines.audit.ledger import LedgerKind, ledger_of
 from pipelines.core.outcomes import Outcome
+from pipelines.core.workspace import Workspace
 from pipelines.release.outcome import ApplyResult, EnvOutcome
 from pipelines.state.locks import hold
 from tests.fakes.agent import commit_all, git
@@ -175,3 +176,50 @@ def test_a_rollout_whose_run_is_alive_is_left_to_it(
     with hold(agent.store, "minimal/staging", "apply", 1.0, lambda _: None):
         agent._resume_left(agent.head_specs(), Tick(head=head))
     assert applied == []
+
+
+APPROVED_SPEC = """apiVersion: shipyard/v1
+kind: ModelDeployment
+metadata: {name: minimal, owners: ["@ml"]}
+model: {uri: "models:/minimal/1"}
+environments:
+  - name: staging
+    target: local
+    approvals:
+      - {required: 1, from: ["@risk"]}
+"""
+
+
+def test_a_spec_blocked_for_approvals_is_applied_once_they_are_given(
+    agent: Agent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.approvals.sources import approve_locally
+
+    repo = Path(agent.options.repo)
+    (repo / "specs" / "minimal.yaml").write_text(APPROVED_SPEC, encoding="utf-8")
+    commit_all(repo, "staging needs @risk")
+    agent.tick()
+    head = agent.source.at()
+    applied: list[str | None] = []
+
+    def apply_paths(paths: list[Path], root: Path, options: Any, _say: Any) -> ApplyResult:
+        applied.append(options.only_env)
+        return ApplyResult([])
+
+    monkeypatch.setattr("pipelines.release.project.apply_paths", apply_paths)
+    blocked = {"commit": head, "outcome": "blocked", "detail": "needs 1 of @risk"}
+    agent.store.put_value("minimal", "staging", "failed", blocked)
+    ledger_of(agent.home).append(
+        LedgerKind.BLOCKED, "minimal", "staging", reason="needs 1 of @risk", digest="d"
+    )
+    agent._retries(agent.head_specs(), Tick(head=head))
+    assert applied == []  # still waiting
+    checkout = agent.source.checkout
+    approve_locally(
+        Workspace.at(checkout), checkout / "specs" / "minimal.yaml", "staging", "@risk", "ok"
+    )
+    agent._retries(agent.head_specs(), Tick(head=head))
+    assert applied == ["staging"]
+    assert agent.failed("minimal", "staging") is None
+    agent._retries(agent.head_specs(), Tick(head=head))
+    assert applied == ["staging"]  # once
