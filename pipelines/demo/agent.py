@@ -108,15 +108,25 @@ def push_version(ws: Workspace, repo: TeamRepo, version: str, message: str, say:
     return sha
 
 
+STOPS = (LedgerKind.ROLLBACK, LedgerKind.BLOCKED, LedgerKind.REFUSED)  # an apply that failed
+
+
 def wait_for_entry(
     ws: Workspace, after: int, found: Callable[[LedgerEntry], bool], what: str, say: Say
 ) -> LedgerEntry | None:
-    """The first ledger entry of the demo spec after `after` that `found` accepts."""
+    """The first ledger entry of the demo spec after `after` that `found` accepts; None
+    (saying why) when an entry that ends the apply otherwise comes first, or on timeout."""
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
         for entry in ledger_of(ws).entries(NAME):
-            if entry.seq > after and found(entry):
+            if entry.seq <= after:
+                continue
+            if found(entry):
                 return entry
+            if entry.kind in STOPS:
+                reason = entry.details.get("reason", "")
+                say(f"=> {entry.kind} in {entry.env} before {what}: {reason}")
+                return None
         time.sleep(1.0)
     say(f"gave up waiting for {what} after {WAIT:g}s")
     return None
