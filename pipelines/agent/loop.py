@@ -218,11 +218,15 @@ class Agent:
             self._record(LedgerKind.AGENT, event="invalid", commit=sha, problem=str(exc))
             return
         for env in self._env_names():
-            chosen = [f for s, f in specs if env is None or env in [e.name for e in s.environments]]
+            mine = [
+                (s, f) for s, f in specs if env is None or env in [e.name for e in s.environments]
+            ]
+            # a spec this commit already failed with (its resumed canary rolled back) is done
+            chosen = [f for s, f in mine if not self._failed_at(s, env, sha)]
             if not chosen:
                 continue
-            for spec, _ in specs:
-                if env is None or env in [e.name for e in spec.environments]:
+            for spec, file in mine:
+                if file in chosen:
                     self._clear_failed(spec, env)
             options = self._apply_options(env, sha)
             try:
@@ -328,6 +332,15 @@ class Agent:
     def _clear_failed(self, spec: ModelDeployment, env: str | None) -> None:
         for name in [env] if env else [e.name for e in spec.environments]:
             self.store.put_value(spec.metadata.name, name, FAILED, {})
+
+    def _failed_at(self, spec: ModelDeployment, env: str | None, sha: str) -> bool:
+        names = [env] if env else [e.name for e in spec.environments]
+        for name in names:
+            mark = self.failed(spec.metadata.name, name)
+            if mark and mark.get("commit") == sha:
+                self.say(f"agent: {spec.metadata.name}/{name} failed at {sha[:12]} already")
+                return True
+        return False
 
     def failed(self, spec: str, env: str) -> dict[str, Any] | None:
         return self.store.value(spec, env, FAILED) or None

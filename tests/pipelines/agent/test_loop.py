@@ -223,3 +223,19 @@ def test_a_spec_blocked_for_approvals_is_applied_once_they_are_given(
     assert agent.failed("minimal", "staging") is None
     agent._retries(agent.head_specs(), Tick(head=head))
     assert applied == ["staging"]  # once
+
+
+def test_a_commit_is_not_applied_again_where_it_already_failed(
+    agent: Agent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # e.g. its canary was resumed after a crash and rolled back before the commit was marked
+    # applied: applying the commit once more would start that canary again
+    sha = git(Path(agent.options.repo), "rev-parse", "HEAD").strip()
+    applied: list[object] = []
+    monkeypatch.setattr("pipelines.release.project.apply_paths", lambda *a: applied.append(a))
+    rolled = {"commit": sha, "outcome": "rolled back", "detail": "error rate"}
+    agent.store.put_value("minimal", "staging", "failed", rolled)
+    tick = agent.tick()
+    assert tick.applied == [sha]
+    assert applied == []
+    assert agent.failed("minimal", "staging") == rolled
